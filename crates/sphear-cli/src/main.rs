@@ -1,0 +1,2 @@
+//! The `sphear` command-line tool (being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! FFT convolution (placeholder, being written).

@@ -1,0 +1,1 @@
+//! Spherical Bessel/Hankel functions and Legendre polynomials (see module docs inside).

@@ -1,0 +1,1 @@
+//! WAV I/O (placeholder, being written).

@@ -1,0 +1,1 @@
+//! # sphear-hrtf (placeholder, being written)

@@ -1,0 +1,1 @@
+//! # sphear-render (placeholder, being written)

@@ -1,0 +1,1 @@
+//! array (placeholder, being written).

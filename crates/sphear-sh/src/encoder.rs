@@ -1,0 +1,1 @@
+//! encoder (placeholder, being written).

@@ -1,0 +1,1 @@
+//! quadrature (placeholder, being written).

@@ -1,0 +1,1 @@
+//! rotation (placeholder, being written).

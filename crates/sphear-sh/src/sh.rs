@@ -1,0 +1,1 @@
+//! sh (placeholder, being written).
