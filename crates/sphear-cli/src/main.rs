@@ -1,2 +1,73 @@
-//! The `sphear` command-line tool (being written).
-fn main() {}
+//! `sphear`: spherical microphone array (em32) recordings to binaural audio.
+//!
+//! Exit codes: 0 success, 1 a check failed, 2 error (bad input, unreadable file, …). A broken
+//! pipe on stdout counts as success.
+
+mod cmd_demo;
+mod cmd_encode;
+mod cmd_hrtf;
+mod cmd_render;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Spherical microphone array recordings (Eigenmike em32) to Ambisonics and binaural audio.
+///
+/// Conventions: azimuth counter-clockwise from the front (90° = left), elevation up; Ambisonics
+/// files are AmbiX (ACN channel order, SN3D normalisation); em32 channel order = capsules 1..32.
+#[derive(Debug, Parser)]
+#[command(name = "sphear", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Encode array (A-format) recordings to AmbiX (ACN/SN3D) spherical harmonics.
+    Encode(cmd_encode::EncodeArgs),
+    /// Render em32 or AmbiX recordings to binaural (LS, MagLS, eMagLS) with optional head rotation.
+    Render(cmd_render::RenderArgs),
+    /// Simulate an em32 scene from built-in signals, render it with every method, score and write WAVs.
+    Demo(cmd_demo::DemoArgs),
+    /// Inspect HRTF (SOFA) files.
+    Hrtf {
+        #[command(subcommand)]
+        command: cmd_hrtf::HrtfCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, usage errors to stderr with exit 2.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Encode(args) => cmd_encode::run(&args),
+        Command::Hrtf { command } => cmd_hrtf::run(&command),
+        Command::Render(args) => cmd_render::run(&args),
+        Command::Demo(args) => cmd_demo::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -13,7 +13,9 @@
 pub mod conv;
 pub mod error;
 pub mod geom;
+pub mod signals;
 pub mod special;
+pub mod stream;
 pub mod wav;
 
 pub use error::{CoreError, Result};

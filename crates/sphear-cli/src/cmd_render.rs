@@ -1,0 +1,194 @@
+//! `sphear render`: em32 (capsule) or AmbiX recordings to binaural.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use sphear_core::stream::process_file;
+use sphear_core::wav::{WavReader, ensure_distinct};
+use sphear_render::hrtf_source::resolve_hrtf;
+use sphear_render::{BinauralDecoder, BinauralRenderer, DecoderConfig, InputKind, Method};
+use sphear_sh::array::ArrayGeometry;
+use sphear_sh::sh::{num_channels, order_from_channels};
+
+use crate::progress::FrameProgress;
+
+/// Input signal format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Raw capsule signals of the array given by --array (em32: 32 channels, capsules 1..32).
+    Em32,
+    /// AmbiX: ACN channel order, SN3D normalisation, (N+1)² channels.
+    Ambix,
+}
+
+/// Rendering method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Least squares (SH domain; array input is encoded first).
+    Ls,
+    /// Magnitude least squares above --magls-cutoff-hz (SH domain; array input is encoded first).
+    Magls,
+    /// End-to-end MagLS applied directly to the capsule signals (eMagLS2). Array input only.
+    Emagls,
+    /// End-to-end MagLS in the SH domain (filters on the plain SH transform). Array input only.
+    EmaglsSh,
+}
+
+/// Arguments of `sphear render`.
+#[derive(Debug, Args)]
+#[command(after_help = "Head rotation: --yaw positive = head turns LEFT (a source at azimuth a is heard at a - yaw); \
+--pitch positive = nose up; --roll positive = left ear up. Angles in degrees, applied as yaw, then pitch, then roll \
+(intrinsic z-y'-x'').\n\nHRTF: --hrtf wins; otherwise /usr/share/libmysofa/default.sofa if installed; otherwise the \
+embedded spherical-head model. The log names the HRTF used.")]
+pub struct RenderArgs {
+    /// Input WAV: em32 capsule signals (32 ch) or AmbiX (ACN/SN3D).
+    pub input: PathBuf,
+    /// Output WAV: 2 channels (left, right), 32-bit float, input's rate and length.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Input format (default: em32 when the file has as many channels as the array has capsules, else ambix).
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormat>,
+    /// Array for em32-format input: `em32` (built in) or a TOML file.
+    #[arg(long, default_value = "em32")]
+    pub array: String,
+    /// SH order (default: the array's maximum for em32 input, the file's order for AmbiX).
+    #[arg(long)]
+    pub order: Option<usize>,
+    /// Method (default: emagls for em32 input, magls for AmbiX).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// HRTF set (SOFA SimpleFreeFieldHRIR).
+    #[arg(long)]
+    pub hrtf: Option<PathBuf>,
+    /// Head yaw in degrees (positive: head turns left).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub yaw: f64,
+    /// Head pitch in degrees (positive: nose up).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub pitch: f64,
+    /// Head roll in degrees (positive: left ear up).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub roll: f64,
+    /// Decoder FIR length in taps (latency filter_len/2 is removed from the output).
+    #[arg(long, default_value_t = 512)]
+    pub filter_len: usize,
+    /// MagLS cut-off frequency in Hz.
+    #[arg(long, default_value_t = 2000.0)]
+    pub magls_cutoff_hz: f64,
+    /// Processing block length in samples.
+    #[arg(long, default_value_t = 4096)]
+    pub block: usize,
+}
+
+/// Run the command.
+pub fn run(args: &RenderArgs) -> Result<ExitCode> {
+    ensure_distinct(&args.input, &args.output)?;
+    let info = WavReader::open(&args.input)?.info().clone();
+    let array = ArrayGeometry::from_arg(&args.array).context("--array")?;
+    let format = match args.input_format {
+        Some(f) => f,
+        None if info.channels == array.num_capsules() => InputFormat::Em32,
+        None if order_from_channels(info.channels).is_some() => InputFormat::Ambix,
+        None => bail!(
+            "{}: {} channels is neither {} capsule signals of array '{}' nor an AmbiX channel count ((N+1)²)",
+            args.input.display(),
+            info.channels,
+            array.num_capsules(),
+            array.name
+        ),
+    };
+    let (input, order) = match format {
+        InputFormat::Em32 => {
+            if info.channels != array.num_capsules() {
+                bail!(
+                    "{}: expected {} channels (one per capsule of array '{}'), got {}",
+                    args.input.display(),
+                    array.num_capsules(),
+                    array.name,
+                    info.channels
+                );
+            }
+            let order = args.order.unwrap_or_else(|| array.max_order());
+            array.check_order(order)?;
+            (InputKind::Array(array.clone()), order)
+        }
+        InputFormat::Ambix => {
+            let Some(file_order) = order_from_channels(info.channels) else {
+                bail!(
+                    "{}: AmbiX input needs (N+1)² channels (4, 9, 16, 25, …), got {}",
+                    args.input.display(),
+                    info.channels
+                );
+            };
+            if let Some(o) = args.order
+                && o != file_order
+            {
+                bail!("--order {o} does not match the AmbiX file's order {file_order} ({} channels)", info.channels);
+            }
+            (InputKind::Ambix { order: file_order }, file_order)
+        }
+    };
+    let method = match (args.method, format) {
+        (Some(MethodArg::Ls), _) => Method::Ls,
+        (Some(MethodArg::Magls), _) => Method::MagLs,
+        (Some(MethodArg::Emagls), _) => Method::EMagLs2,
+        (Some(MethodArg::EmaglsSh), _) => Method::EMagLsSh,
+        (None, InputFormat::Em32) => Method::EMagLs2,
+        (None, InputFormat::Ambix) => Method::MagLs,
+    };
+    let fs = info.sample_rate_hz as f64;
+    let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
+    eprintln!("HRTF: {} ({} directions, {} taps at {} Hz)", hrtf.origin, hrtf.set.len(), hrtf.set.ir_len(), fs);
+    for n in &hrtf.notes {
+        eprintln!("HRTF: {n}");
+    }
+    let cfg = DecoderConfig {
+        method,
+        order,
+        filter_len: args.filter_len,
+        magls_cutoff_hz: args.magls_cutoff_hz,
+        yaw_deg: args.yaw,
+        pitch_deg: args.pitch,
+        roll_deg: args.roll,
+        ..DecoderConfig::default()
+    };
+    let t0 = std::time::Instant::now();
+    let decoder = BinauralDecoder::design(&hrtf.set, &input, &cfg)?;
+    eprintln!(
+        "designed {} decoder: {} inputs -> 2, {} taps, delay {} samples (removed), yaw/pitch/roll {}/{}/{} deg, {:.2} s",
+        method.name(),
+        num_inputs_desc(&input, order),
+        decoder.filter_len(),
+        decoder.delay_samples,
+        args.yaw,
+        args.pitch,
+        args.roll,
+        t0.elapsed().as_secs_f64()
+    );
+    let mut renderer = BinauralRenderer::new(&decoder, args.block)?;
+    let bar = FrameProgress::new(info.frames, "rendering");
+    let t1 = std::time::Instant::now();
+    process_file(&mut renderer, &args.input, &args.output, &mut |d, t| bar.update(d, t))?;
+    bar.finish();
+    let dur_s = info.frames as f64 / fs;
+    let el = t1.elapsed().as_secs_f64();
+    eprintln!(
+        "rendered {} ({:.2} s) -> {} in {:.2} s ({:.0}x real time)",
+        args.input.display(),
+        dur_s,
+        args.output.display(),
+        el,
+        if el > 0.0 { dur_s / el } else { f64::INFINITY }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn num_inputs_desc(input: &InputKind, order: usize) -> String {
+    match input {
+        InputKind::Array(a) => format!("{} capsules of '{}' (order {order})", a.num_capsules(), a.name),
+        InputKind::Ambix { order } => format!("{} AmbiX channels (order {order})", num_channels(*order)),
+    }
+}
