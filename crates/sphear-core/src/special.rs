@@ -225,8 +225,8 @@ pub fn sph_bessel_y_deriv(n_max: usize, x: f64) -> Vec<f64> {
         return vec![f64::INFINITY; n_max + 1];
     }
     let y = sph_bessel_y(n_max + 1, x);
-    // Overflowed orders: y_n' has the sign of −y_n·(n+1)/x, i.e. of −x·y_n... for x > 0 it is +∞;
-    // for x < 0 parity of y_n' is (−1)^n, so the sign follows from the parity.
+    // Overflowed orders (n ≫ |x|): y_n' → +∞ for x > 0; for x < 0 the parity y_n'(−x) = (−1)^n y_n'(x)
+    // gives +∞ for even n and −∞ for odd n.
     let inf_sign = |n: usize| {
         if x > 0.0 || n % 2 == 0 {
             f64::INFINITY

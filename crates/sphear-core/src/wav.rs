@@ -359,7 +359,8 @@ impl WavReader {
 
     /// Reads up to `max_frames` frames into `buf` (one `Vec` per channel; `buf.len()` must equal
     /// the channel count). Each `buf[c]` is resized to the number of frames read, which is
-    /// returned; 0 means end of data.
+    /// returned; 0 means end of data (or `max_frames == 0`). Memory use is bounded by
+    /// `max_frames`, independent of the file length.
     ///
     /// # Errors
     /// [`CoreError::ChannelCount`] if `buf.len()` differs from the channel count (nothing is read);

@@ -32,11 +32,16 @@ pub use set::{Ear, HrtfSet, LoadedHrtf};
 pub use sofa::{SofaInfo, sofa_info};
 
 /// Paths where Debian's `libmysofa1` package installs its default HRTF (MIT KEMAR, 44.1 kHz).
-pub const SYSTEM_DEFAULT_SOFA_PATHS: [&str; 2] =
-    ["/usr/share/libmysofa/default.sofa", "/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa"];
+pub const SYSTEM_DEFAULT_SOFA_PATHS: [&str; 2] = [
+    "/usr/share/libmysofa/default.sofa",
+    "/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa",
+];
 
 /// The system's default SOFA file if one is installed (libmysofa's Debian package:
 /// `/usr/share/libmysofa/default.sofa`, else `MIT_KEMAR_normal_pinna.sofa` there), else `None`.
 pub fn system_default_sofa() -> Option<PathBuf> {
-    SYSTEM_DEFAULT_SOFA_PATHS.iter().map(PathBuf::from).find(|p| p.is_file())
+    SYSTEM_DEFAULT_SOFA_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }

@@ -2,8 +2,8 @@
 
 use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
 use rubato::{
-    Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction,
+    Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters,
+    SincInterpolationType, WindowFunction,
 };
 
 use crate::error::{HrtfError, Result};
@@ -50,21 +50,42 @@ impl ClipResampler {
         };
         let integer = |r: f64| r.fract() == 0.0 && r <= 1e7;
         let inner: Box<dyn Resampler<f64>> = if integer(from_hz) && integer(to_hz) {
-            Box::new(Fft::<f64>::new_custom(from_hz as usize, to_hz as usize, FFT_CHUNK_FRAMES, 1, 1, WindowFunction::BlackmanHarris2, FixedSync::Input).map_err(|e| HrtfError::Resample {
-                reason: format!("cannot build rubato FFT resampler {from_hz} Hz -> {to_hz} Hz: {e}"),
-            })?)
+            Box::new(
+                Fft::<f64>::new_custom(
+                    from_hz as usize,
+                    to_hz as usize,
+                    FFT_CHUNK_FRAMES,
+                    1,
+                    1,
+                    WindowFunction::BlackmanHarris2,
+                    FixedSync::Input,
+                )
+                .map_err(|e| HrtfError::Resample {
+                    reason: format!(
+                        "cannot build rubato FFT resampler {from_hz} Hz -> {to_hz} Hz: {e}"
+                    ),
+                })?,
+            )
         } else {
-            Box::new(Async::<f64>::new_sinc(ratio, 1.0, &params, CHUNK_FRAMES, 1, FixedAsync::Input)
-            .map_err(|e| HrtfError::Resample {
-                reason: format!("cannot build rubato sinc resampler {from_hz} Hz -> {to_hz} Hz: {e}"),
-            })?)
+            Box::new(
+                Async::<f64>::new_sinc(ratio, 1.0, &params, CHUNK_FRAMES, 1, FixedAsync::Input)
+                    .map_err(|e| HrtfError::Resample {
+                        reason: format!(
+                            "cannot build rubato sinc resampler {from_hz} Hz -> {to_hz} Hz: {e}"
+                        ),
+                    })?,
+            )
         };
         let method = if integer(from_hz) && integer(to_hz) {
             "rubato synchronous FFT resampler, Blackman-Harris² anti-aliasing"
         } else {
             "rubato asynchronous sinc resampler, 512 taps"
         };
-        Ok(Self { inner, ratio, method })
+        Ok(Self {
+            inner,
+            ratio,
+            method,
+        })
     }
 
     /// Output length for an input of `n` frames: `ceil(n · to/from)`.
@@ -78,13 +99,16 @@ impl ClipResampler {
             return Ok(Vec::new());
         }
         let input = vec![x.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>()];
-        let adapter = SequentialSliceOfVecs::new(&input, 1, x.len()).map_err(|e| HrtfError::Resample {
-            reason: format!("input adapter: {e}"),
-        })?;
+        let adapter =
+            SequentialSliceOfVecs::new(&input, 1, x.len()).map_err(|e| HrtfError::Resample {
+                reason: format!("input adapter: {e}"),
+            })?;
         let out = self
             .inner
             .process_all(&adapter, x.len(), None)
-            .map_err(|e| HrtfError::Resample { reason: e.to_string() })?;
+            .map_err(|e| HrtfError::Resample {
+                reason: e.to_string(),
+            })?;
         let mut y = out.take_data();
         // One channel: interleaved == planar. process_all returns exactly ceil(n·ratio) frames.
         y.resize(self.output_len(x.len()), 0.0);
@@ -210,7 +234,11 @@ fn windowed_sinc(t: f64, half: f64) -> f64 {
     if t.abs() > half {
         return 0.0;
     }
-    let sinc = if t == 0.0 { 1.0 } else { (PI * t).sin() / (PI * t) };
+    let sinc = if t == 0.0 {
+        1.0
+    } else {
+        (PI * t).sin() / (PI * t)
+    };
     // Blackman window centred on 0 with support [−half, half].
     let u = (t + half) / (2.0 * half);
     let w = 0.42 - 0.5 * (2.0 * PI * u).cos() + 0.08 * (4.0 * PI * u).cos();
@@ -255,7 +283,7 @@ mod tests {
     #[test]
     fn equal_rates_return_input() {
         let x = vec![1.0f32, 2.0, 3.0];
-        assert_eq!(resample_ir(&x, 48000.0, 48000.0).unwrap(), x);
+        assert_eq!(resample_ir(&x, 48000.0, 48000.0).expect("same rate"), x);
         assert!(resample_ir(&x, 0.0, 48000.0).is_err());
         assert!(resample_signal(&x, 48000.0, f64::NAN).is_err());
     }

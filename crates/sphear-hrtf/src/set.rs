@@ -7,9 +7,7 @@ use sphear_core::Direction;
 
 use crate::error::{HrtfError, Result};
 use crate::resample::{ClipResampler, delay_into, rates_equal};
-use crate::sofa::{
-    CoordType, SofaFile, coord_type, read_bytes, rows3, spherical_deg_to_cartesian,
-};
+use crate::sofa::{CoordType, SofaFile, coord_type, read_bytes, rows3, spherical_deg_to_cartesian};
 
 /// Which ear (SOFA receiver after ear-order checking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,7 +87,11 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
 }
 
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 fn norm(a: [f64; 3]) -> f64 {
@@ -103,14 +105,24 @@ fn angle(a: [f64; 3], b: [f64; 3]) -> f64 {
 /// Ear order decided from the data: mean over lateral sources of
 /// `sign(y) · 10·log10(E₀/E₁)` (dB), where `E_r` is the IR energy of receiver `r`.
 /// Positive: receiver 0 is the left ear. `None` when there is no lateral source.
-pub(crate) fn ear_order_score_db(unit: &[[f64; 3]], r0: &[f32], r1: &[f32], n: usize) -> Option<f64> {
+pub(crate) fn ear_order_score_db(
+    unit: &[[f64; 3]],
+    r0: &[f32],
+    r1: &[f32],
+    n: usize,
+) -> Option<f64> {
     let mut sum = 0.0;
     let mut count = 0usize;
     for (i, u) in unit.iter().enumerate() {
         if u[1].abs() <= LATERAL_MIN_Y {
             continue;
         }
-        let e = |x: &[f32]| x[i * n..(i + 1) * n].iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>();
+        let e = |x: &[f32]| {
+            x[i * n..(i + 1) * n]
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+        };
         let (e0, e1) = (e(r0), e(r1));
         if e0 <= 0.0 || e1 <= 0.0 {
             continue;
@@ -132,7 +144,10 @@ pub(crate) struct EarOrder {
 
 /// Decides which receiver is the left ear: the data (interaural level difference) first, then
 /// `ReceiverPosition` (+y = left), then the SOFA default (receiver 0 = left).
-pub(crate) fn decide_ear_order(score_db: Option<f64>, receiver_y_m: Option<(f64, f64)>) -> EarOrder {
+pub(crate) fn decide_ear_order(
+    score_db: Option<f64>,
+    receiver_y_m: Option<(f64, f64)>,
+) -> EarOrder {
     let pos_says = receiver_y_m.and_then(|(y0, y1)| (y0 != y1).then_some(y0 > y1));
     let mut notes = Vec::new();
     let receiver0_is_left = match score_db {
@@ -172,16 +187,24 @@ pub(crate) fn decide_ear_order(score_db: Option<f64>, receiver_y_m: Option<(f64,
         },
     };
     if !receiver0_is_left {
-        notes.push("receiver 0 is the right ear in this file: swapped receivers so that index 0 = left".into());
+        notes.push(
+            "receiver 0 is the right ear in this file: swapped receivers so that index 0 = left"
+                .into(),
+        );
     }
-    EarOrder { receiver0_is_left, notes }
+    EarOrder {
+        receiver0_is_left,
+        notes,
+    }
 }
 
 /// Listener frame (view, left, up) from ListenerView / ListenerUp rows.
 fn listener_frame(view: [f64; 3], up: [f64; 3]) -> Result<[[f64; 3]; 3]> {
     let nv = norm(view);
     if !(nv.is_finite() && nv > 0.0) {
-        return Err(HrtfError::InvalidData { reason: format!("ListenerView {view:?} is not a direction") });
+        return Err(HrtfError::InvalidData {
+            reason: format!("ListenerView {view:?} is not a direction"),
+        });
     }
     let v = [view[0] / nv, view[1] / nv, view[2] / nv];
     let p = dot(up, v);
@@ -214,7 +237,12 @@ fn check_rows(name: &str, n_rows: usize, m: usize) -> Result<()> {
 }
 
 /// Optional position-like variable as cartesian rows (spherical converted), or `default`.
-fn vector_rows(file: &SofaFile<'_>, name: &str, default: [f64; 3], notes: &mut Vec<String>) -> Result<Vec<[f64; 3]>> {
+fn vector_rows(
+    file: &SofaFile<'_>,
+    name: &str,
+    default: [f64; 3],
+    notes: &mut Vec<String>,
+) -> Result<Vec<[f64; 3]>> {
     match file.var(name)? {
         None => Ok(vec![default]),
         Some(var) => {
@@ -281,7 +309,11 @@ impl HrtfSet {
         let data_type = file.attr("DataType");
         if conv != "SimpleFreeFieldHRIR" {
             return Err(HrtfError::UnsupportedConvention {
-                found: if conv.is_empty() { "(missing SOFAConventions attribute)".into() } else { conv },
+                found: if conv.is_empty() {
+                    "(missing SOFAConventions attribute)".into()
+                } else {
+                    conv
+                },
                 data_type,
             });
         }
@@ -311,7 +343,9 @@ impl HrtfSet {
             });
         }
         if ir.values.iter().all(|&v| v == 0.0) {
-            return Err(HrtfError::InvalidData { reason: "Data.IR is all zeros".into() });
+            return Err(HrtfError::InvalidData {
+                reason: "Data.IR is all zeros".into(),
+            });
         }
         let mut r0 = vec![0.0f32; m * n];
         let mut r1 = vec![0.0f32; m * n];
@@ -322,10 +356,17 @@ impl HrtfSet {
             }
         }
         let silent = (0..m)
-            .filter(|&i| r0[i * n..(i + 1) * n].iter().chain(&r1[i * n..(i + 1) * n]).all(|&v| v == 0.0))
+            .filter(|&i| {
+                r0[i * n..(i + 1) * n]
+                    .iter()
+                    .chain(&r1[i * n..(i + 1) * n])
+                    .all(|&v| v == 0.0)
+            })
             .count();
         if silent > 0 {
-            notes.push(format!("{silent} of {m} measurements have all-zero IRs at both ears"));
+            notes.push(format!(
+                "{silent} of {m} measurements have all-zero IRs at both ears"
+            ));
         }
 
         // --- sampling rate -------------------------------------------------------------------
@@ -338,14 +379,18 @@ impl HrtfSet {
             });
         }
         if !(fs.is_finite() && fs > 0.0) {
-            return Err(HrtfError::InvalidData { reason: format!("Data.SamplingRate is {fs}") });
+            return Err(HrtfError::InvalidData {
+                reason: format!("Data.SamplingRate is {fs}"),
+            });
         }
         if let Some(u) = sr.attrs.get("Units")
             && !u.is_empty()
             && !u.eq_ignore_ascii_case("hertz")
             && !u.eq_ignore_ascii_case("hz")
         {
-            return Err(HrtfError::Unsupported { what: format!("Data.SamplingRate Units '{u}' (expected 'hertz')") });
+            return Err(HrtfError::Unsupported {
+                what: format!("Data.SamplingRate Units '{u}' (expected 'hertz')"),
+            });
         }
 
         // --- positions -------------------------------------------------------------------------
@@ -361,7 +406,9 @@ impl HrtfSet {
             });
         }
         if sp_rows.iter().flatten().any(|v| !v.is_finite()) {
-            return Err(HrtfError::InvalidData { reason: "SourcePosition contains NaN/Inf".into() });
+            return Err(HrtfError::InvalidData {
+                reason: "SourcePosition contains NaN/Inf".into(),
+            });
         }
         let lp = vector_rows(&file, "ListenerPosition", [0.0; 3], &mut notes)?;
         let lv = vector_rows(&file, "ListenerView", [1.0, 0.0, 0.0], &mut notes)?;
@@ -369,10 +416,15 @@ impl HrtfSet {
         check_rows("ListenerPosition", lp.len(), m)?;
         check_rows("ListenerView", lv.len(), m)?;
         check_rows("ListenerUp", lu.len(), m)?;
-        let frames: Vec<[[f64; 3]; 3]> =
-            lv.iter().zip(lu.iter().cycle()).map(|(&v, &u)| listener_frame(v, u)).collect::<Result<_>>()?;
+        let frames: Vec<[[f64; 3]; 3]> = lv
+            .iter()
+            .zip(lu.iter().cycle())
+            .map(|(&v, &u)| listener_frame(v, u))
+            .collect::<Result<_>>()?;
         let frames = if lu.len() > lv.len() {
-            lu.iter().map(|&u| listener_frame(lv[0], u)).collect::<Result<Vec<_>>>()?
+            lu.iter()
+                .map(|&u| listener_frame(lv[0], u))
+                .collect::<Result<Vec<_>>>()?
         } else {
             frames
         };
@@ -435,7 +487,11 @@ impl HrtfSet {
         };
         let order = decide_ear_order(ear_order_score_db(&unit, &r0, &r1, n), receiver_y);
         notes.extend(order.notes);
-        let (mut left, mut right) = if order.receiver0_is_left { (r0, r1) } else { (r1, r0) };
+        let (mut left, mut right) = if order.receiver0_is_left {
+            (r0, r1)
+        } else {
+            (r1, r0)
+        };
 
         // --- Data.Delay --------------------------------------------------------------------------
         let mut ir_len = n;
@@ -459,21 +515,35 @@ impl HrtfSet {
                 });
             }
             if d.values.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                return Err(HrtfError::InvalidData { reason: "Data.Delay has negative or non-finite values".into() });
+                return Err(HrtfError::InvalidData {
+                    reason: "Data.Delay has negative or non-finite values".into(),
+                });
             }
             let max_d = d.values.iter().copied().fold(0.0, f64::max);
             if max_d > 0.0 {
                 let new_len = n + max_d.ceil() as usize;
                 let fractional = d.values.iter().any(|v| v.fract() != 0.0);
-                let (c_left, c_right) = if order.receiver0_is_left { (0, 1) } else { (1, 0) };
+                let (c_left, c_right) = if order.receiver0_is_left {
+                    (0, 1)
+                } else {
+                    (1, 0)
+                };
                 let mut nl = vec![0.0f32; m * new_len];
                 let mut nr = vec![0.0f32; m * new_len];
                 for i in 0..m {
                     let ri = i.min(rows - 1);
                     let dl = d.values[ri * 2 + c_left];
                     let dr = d.values[ri * 2 + c_right];
-                    nl[i * new_len..(i + 1) * new_len].copy_from_slice(&delay_into(&left[i * n..(i + 1) * n], dl, new_len));
-                    nr[i * new_len..(i + 1) * new_len].copy_from_slice(&delay_into(&right[i * n..(i + 1) * n], dr, new_len));
+                    nl[i * new_len..(i + 1) * new_len].copy_from_slice(&delay_into(
+                        &left[i * n..(i + 1) * n],
+                        dl,
+                        new_len,
+                    ));
+                    nr[i * new_len..(i + 1) * new_len].copy_from_slice(&delay_into(
+                        &right[i * n..(i + 1) * n],
+                        dr,
+                        new_len,
+                    ));
                 }
                 left = nl;
                 right = nr;
@@ -500,14 +570,20 @@ impl HrtfSet {
             rate = target;
         }
 
-        let name = path.file_stem().map_or_else(|| "sofa".to_string(), |s| s.to_string_lossy().into_owned());
+        let name = path
+            .file_stem()
+            .map_or_else(|| "sofa".to_string(), |s| s.to_string_lossy().into_owned());
         let mut parts = vec![format!(
             "SOFA {} {} ({})",
             file.attr("SOFAConventions"),
             file.attr("SOFAConventionsVersion"),
             path.display()
         )];
-        for (label, key) in [("title", "Title"), ("database", "DatabaseName"), ("listener", "ListenerShortName")] {
+        for (label, key) in [
+            ("title", "Title"),
+            ("database", "DatabaseName"),
+            ("listener", "ListenerShortName"),
+        ] {
             let v = file.attr(key);
             if !v.is_empty() {
                 parts.push(format!("{label} '{v}'"));
@@ -518,7 +594,17 @@ impl HrtfSet {
             parts.push(format!("resampled from {fs} Hz"));
         }
         let description = format!("{name}: {}", parts.join(", "));
-        let set = HrtfSet { name, description, sample_rate_hz: rate, directions, unit, distances_m, ir_len, left, right };
+        let set = HrtfSet {
+            name,
+            description,
+            sample_rate_hz: rate,
+            directions,
+            unit,
+            distances_m,
+            ir_len,
+            left,
+            right,
+        };
         Ok(LoadedHrtf { set, notes })
     }
 
@@ -541,7 +627,9 @@ impl HrtfSet {
         let name = name.into();
         let bad = |reason: String| Err(HrtfError::InvalidArgument { reason });
         if !(sample_rate_hz.is_finite() && sample_rate_hz > 0.0) {
-            return bad(format!("sampling rate must be positive and finite, found {sample_rate_hz} Hz"));
+            return bad(format!(
+                "sampling rate must be positive and finite, found {sample_rate_hz} Hz"
+            ));
         }
         let m = directions.len();
         if m == 0 {
@@ -560,17 +648,25 @@ impl HrtfSet {
         }
         for (i, (l, r)) in irs_left.iter().zip(&irs_right).enumerate() {
             if l.len() != n || r.len() != n {
-                return bad(format!("IR {i} has {} / {} taps, expected {n}", l.len(), r.len()));
+                return bad(format!(
+                    "IR {i} has {} / {} taps, expected {n}",
+                    l.len(),
+                    r.len()
+                ));
             }
             if l.iter().chain(r).any(|v| !v.is_finite()) {
                 return bad(format!("IR {i} contains NaN/Inf"));
             }
         }
-        if let Some(i) = directions.iter().position(|d| !(d.azimuth_rad.is_finite() && d.elevation_rad.is_finite())) {
+        if let Some(i) = directions
+            .iter()
+            .position(|d| !(d.azimuth_rad.is_finite() && d.elevation_rad.is_finite()))
+        {
             return bad(format!("direction {i} is not finite"));
         }
         let unit = directions.iter().map(Direction::to_cartesian).collect();
-        let description = format!("{name}: built in memory, {m} directions, {n} taps at {sample_rate_hz} Hz");
+        let description =
+            format!("{name}: built in memory, {m} directions, {n} taps at {sample_rate_hz} Hz");
         Ok(HrtfSet {
             name,
             description,
@@ -593,10 +689,19 @@ impl HrtfSet {
         if rates_equal(self.sample_rate_hz, target_rate_hz) {
             return Ok(self.clone());
         }
-        let (left, right, ir_len, _) =
-            resample_planar(&self.left, &self.right, self.len(), self.ir_len, self.sample_rate_hz, target_rate_hz)?;
+        let (left, right, ir_len, _) = resample_planar(
+            &self.left,
+            &self.right,
+            self.len(),
+            self.ir_len,
+            self.sample_rate_hz,
+            target_rate_hz,
+        )?;
         Ok(HrtfSet {
-            description: format!("{} (resampled from {} Hz to {target_rate_hz} Hz)", self.description, self.sample_rate_hz),
+            description: format!(
+                "{} (resampled from {} Hz to {target_rate_hz} Hz)",
+                self.description, self.sample_rate_hz
+            ),
             sample_rate_hz: target_rate_hz,
             ir_len,
             left,
@@ -676,7 +781,12 @@ impl HrtfSet {
 
     /// Indices of the `k` nearest measured directions, nearest first.
     fn k_nearest(&self, d: [f64; 3], k: usize) -> Vec<usize> {
-        let mut idx: Vec<(f64, usize)> = self.unit.iter().enumerate().map(|(i, u)| (-dot(*u, d), i)).collect();
+        let mut idx: Vec<(f64, usize)> = self
+            .unit
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (-dot(*u, d), i))
+            .collect();
         let k = k.min(idx.len());
         if k < idx.len() {
             idx.select_nth_unstable_by(k, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -706,8 +816,13 @@ impl HrtfSet {
         let d = dir.to_cartesian();
         let m = self.len();
         let near = self.k_nearest(d, TRIANGLE_SEARCH_NEIGHBOURS);
-        let Some(&first) = near.first() else { return Vec::new() };
-        if m < 3 || !d.iter().all(|v| v.is_finite()) || angle(self.unit[first], d) <= EXACT_MATCH_TOL_RAD {
+        let Some(&first) = near.first() else {
+            return Vec::new();
+        };
+        if m < 3
+            || !d.iter().all(|v| v.is_finite())
+            || angle(self.unit[first], d) <= EXACT_MATCH_TOL_RAD
+        {
             return vec![(first, 1.0)];
         }
         let det3 = |a: [f64; 3], b: [f64; 3], c: [f64; 3]| dot(a, cross(b, c));
@@ -721,7 +836,11 @@ impl HrtfSet {
                     if det.abs() < MIN_TRIANGLE_DET {
                         continue;
                     }
-                    let g = [det3(d, b, c) / det, det3(a, d, c) / det, det3(a, b, d) / det];
+                    let g = [
+                        det3(d, b, c) / det,
+                        det3(a, d, c) / det,
+                        det3(a, b, d) / det,
+                    ];
                     if g.iter().any(|&v| v < -BARYCENTRIC_EPS) {
                         continue;
                     }
@@ -740,9 +859,16 @@ impl HrtfSet {
             }
         }
         let three: Vec<usize> = near.iter().copied().take(3).collect();
-        let inv: Vec<f64> = three.iter().map(|&i| 1.0 / angle(self.unit[i], d)).collect();
+        let inv: Vec<f64> = three
+            .iter()
+            .map(|&i| 1.0 / angle(self.unit[i], d))
+            .collect();
         let s: f64 = inv.iter().sum();
-        three.into_iter().zip(inv).map(|(i, w)| (i, w / s)).collect()
+        three
+            .into_iter()
+            .zip(inv)
+            .map(|(i, w)| (i, w / s))
+            .collect()
     }
 
     /// Interpolated `[left, right]` IRs for `dir`: the weighted sum
@@ -759,7 +885,10 @@ impl HrtfSet {
         if let [(i, wt)] = w.as_slice()
             && *wt == 1.0
         {
-            return [self.ir(*i, Ear::Left).to_vec(), self.ir(*i, Ear::Right).to_vec()];
+            return [
+                self.ir(*i, Ear::Left).to_vec(),
+                self.ir(*i, Ear::Right).to_vec(),
+            ];
         }
         for (i, wt) in w {
             for (ear, acc) in Ear::BOTH.iter().zip(out.iter_mut()) {
@@ -806,7 +935,11 @@ mod tests {
         // Data say receiver 0 = left (+12 dB), positions say receiver 0 at −y.
         let o = decide_ear_order(Some(12.0), Some((-0.09, 0.09)));
         assert!(o.receiver0_is_left);
-        assert!(o.notes.iter().any(|n| n.contains("ReceiverPosition")), "{:?}", o.notes);
+        assert!(
+            o.notes.iter().any(|n| n.contains("ReceiverPosition")),
+            "{:?}",
+            o.notes
+        );
         // Data say swapped.
         let o = decide_ear_order(Some(-12.0), Some((0.09, -0.09)));
         assert!(!o.receiver0_is_left);
@@ -829,7 +962,7 @@ mod tests {
         let unit = [[0.0, 1.0, 0.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]];
         let r0 = [1.0f32, 0.1, 0.5];
         let r1 = [0.1f32, 1.0, 0.5];
-        let s = ear_order_score_db(&unit, &r0, &r1, 1).unwrap();
+        let s = ear_order_score_db(&unit, &r0, &r1, 1).expect("lateral sources");
         // 0.1 is not exact in f32: 20·log10(1/0.1f32) differs from 20 by ~1.3e-7 dB.
         assert!((s - 20.0).abs() < 1e-6, "{s}");
         assert!(ear_order_score_db(&unit[2..], &r0[2..], &r1[2..], 1).is_none());
@@ -838,7 +971,7 @@ mod tests {
     #[test]
     fn listener_frame_rotation() {
         // Listener looking left (+y): a source at +y is straight ahead.
-        let f = listener_frame([0.0, 2.0, 0.0], [0.0, 0.0, 1.0]).unwrap();
+        let f = listener_frame([0.0, 2.0, 0.0], [0.0, 0.0, 1.0]).expect("valid frame");
         let src = [0.0, 1.0, 0.0];
         let local = [dot(src, f[0]), dot(src, f[1]), dot(src, f[2])];
         assert!((local[0] - 1.0).abs() < 1e-12 && local[1].abs() < 1e-12);

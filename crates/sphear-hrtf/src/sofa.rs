@@ -19,7 +19,10 @@ const HDF5_SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\
 
 /// Reads a whole file.
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| HrtfError::Io { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| HrtfError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// A parsed SOFA file: HDF5 tree plus global attributes.
@@ -47,7 +50,10 @@ impl Var {
 }
 
 fn parse_err(path: &Path, reason: impl Into<String>) -> HrtfError {
-    HrtfError::Parse { path: path.to_path_buf(), reason: reason.into() }
+    HrtfError::Parse {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 impl<'a> SofaFile<'a> {
@@ -83,14 +89,21 @@ impl<'a> SofaFile<'a> {
             .root
             .parsed_attributes
             .iter()
-            .map(|a| (a.name.clone(), clean_string(a.value.as_deref().unwrap_or_default())))
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    clean_string(a.value.as_deref().unwrap_or_default()),
+                )
+            })
             .collect();
         match attrs.get("Conventions").map(String::as_str) {
             Some("SOFA") => {}
             Some(other) => {
                 return Err(parse_err(
                     path,
-                    format!("HDF5 file is not SOFA: global attribute Conventions is '{other}', expected 'SOFA'"),
+                    format!(
+                        "HDF5 file is not SOFA: global attribute Conventions is '{other}', expected 'SOFA'"
+                    ),
                 ));
             }
             None => {
@@ -100,7 +113,11 @@ impl<'a> SofaFile<'a> {
                 ));
             }
         }
-        Ok(Self { path: path.to_path_buf(), parsed, attrs })
+        Ok(Self {
+            path: path.to_path_buf(),
+            parsed,
+            attrs,
+        })
     }
 
     /// A global attribute, or "" when absent.
@@ -109,30 +126,45 @@ impl<'a> SofaFile<'a> {
     }
 
     fn has_child(&self, name: &str) -> bool {
-        self.parsed.root.child_directories.iter().any(|d| d.name == name)
+        self.parsed
+            .root
+            .child_directories
+            .iter()
+            .any(|d| d.name == name)
     }
 
     fn object(&self, name: &str) -> Result<Option<DataObject>> {
         if !self.has_child(name) {
             return Ok(None);
         }
-        let res = catch_unwind(AssertUnwindSafe(|| self.parsed.get_child(name)))
-            .map_err(|_| parse_err(&self.path, format!("the HDF5 parser panicked reading variable '{name}'")))?;
+        let res = catch_unwind(AssertUnwindSafe(|| self.parsed.get_child(name))).map_err(|_| {
+            parse_err(
+                &self.path,
+                format!("the HDF5 parser panicked reading variable '{name}'"),
+            )
+        })?;
         match res {
             None => Ok(None),
             Some(Ok(obj)) => Ok(Some(obj)),
-            Some(Err(e)) => Err(parse_err(&self.path, format!("cannot decode variable '{name}': {e}"))),
+            Some(Err(e)) => Err(parse_err(
+                &self.path,
+                format!("cannot decode variable '{name}': {e}"),
+            )),
         }
     }
 
     /// Shape of a variable without requiring its values to be decodable.
     pub(crate) fn dims(&self, name: &str) -> Result<Option<Vec<usize>>> {
-        Ok(self.object(name)?.map(|o| o.ds.dimension_size.iter().map(|&d| d as usize).collect()))
+        Ok(self
+            .object(name)?
+            .map(|o| o.ds.dimension_size.iter().map(|&d| d as usize).collect()))
     }
 
     /// Decodes a numeric variable; `Ok(None)` when it does not exist or holds no data.
     pub(crate) fn var(&self, name: &str) -> Result<Option<Var>> {
-        let Some(obj) = self.object(name)? else { return Ok(None) };
+        let Some(obj) = self.object(name)? else {
+            return Ok(None);
+        };
         if obj.data.is_empty() {
             return Ok(None);
         }
@@ -150,15 +182,27 @@ impl<'a> SofaFile<'a> {
         let attrs = obj
             .parsed_attributes
             .iter()
-            .map(|a| (a.name.clone(), clean_string(a.value.as_deref().unwrap_or_default())))
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    clean_string(a.value.as_deref().unwrap_or_default()),
+                )
+            })
             .collect();
-        Ok(Some(Var { dims, values, attrs }))
+        Ok(Some(Var {
+            dims,
+            values,
+            attrs,
+        }))
     }
 
     /// Decodes a variable that must exist.
     pub(crate) fn required_var(&self, name: &str) -> Result<Var> {
         self.var(name)?.ok_or_else(|| {
-            parse_err(&self.path, format!("required variable '{name}' is missing or empty"))
+            parse_err(
+                &self.path,
+                format!("required variable '{name}' is missing or empty"),
+            )
         })
     }
 }
@@ -175,7 +219,10 @@ fn decode_numbers(data: &[u8], dt: &DataType) -> std::result::Result<Vec<f64>, S
     let size = dt.size as usize;
     let big_endian = dt.class_bit_field & 0x01 != 0;
     if size == 0 || data.len() % size != 0 {
-        return Err(format!("data length {} is not a multiple of the element size {size}", data.len()));
+        return Err(format!(
+            "data length {} is not a multiple of the element size {size}",
+            data.len()
+        ));
     }
     let word = |chunk: &[u8]| -> u64 {
         let mut v = 0u64;
@@ -191,8 +238,14 @@ fn decode_numbers(data: &[u8], dt: &DataType) -> std::result::Result<Vec<f64>, S
         v
     };
     match (class, size) {
-        (1, 8) => Ok(data.chunks_exact(8).map(|c| f64::from_bits(word(c))).collect()),
-        (1, 4) => Ok(data.chunks_exact(4).map(|c| f64::from(f32::from_bits(word(c) as u32))).collect()),
+        (1, 8) => Ok(data
+            .chunks_exact(8)
+            .map(|c| f64::from_bits(word(c)))
+            .collect()),
+        (1, 4) => Ok(data
+            .chunks_exact(4)
+            .map(|c| f64::from(f32::from_bits(word(c) as u32)))
+            .collect()),
         (0, 1 | 2 | 4 | 8) => {
             let signed = dt.class_bit_field & 0x08 != 0;
             let bits = 8 * size as u32;
@@ -224,12 +277,21 @@ pub(crate) enum CoordType {
 }
 
 /// Reads the `Type`/`Units` attributes of a position variable.
-pub(crate) fn coord_type(var: &Var, name: &str, path: &Path) -> Result<(CoordType, Option<String>)> {
+pub(crate) fn coord_type(
+    var: &Var,
+    name: &str,
+    path: &Path,
+) -> Result<(CoordType, Option<String>)> {
     match var.attr("Type") {
         Some(t) if t.eq_ignore_ascii_case("cartesian") => Ok((CoordType::Cartesian, None)),
         Some(t) if t.eq_ignore_ascii_case("spherical") => {
             if let Some(u) = var.attr("Units") {
-                let first = u.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
+                let first = u
+                    .split(',')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 if !first.starts_with("degree") {
                     return Err(HrtfError::Unsupported {
                         what: format!(
@@ -249,7 +311,9 @@ pub(crate) fn coord_type(var: &Var, name: &str, path: &Path) -> Result<(CoordTyp
         }),
         None => Ok((
             CoordType::Cartesian,
-            Some(format!("{name} has no Type attribute: read as cartesian (the SOFA default)")),
+            Some(format!(
+                "{name} has no Type attribute: read as cartesian (the SOFA default)"
+            )),
         )),
     }
 }
@@ -270,7 +334,11 @@ pub(crate) fn rows3(var: &Var, name: &str) -> Result<Vec<[f64; 3]>> {
     Ok((0..k)
         .map(|i| {
             let base = i * 3 * inner;
-            [var.values[base], var.values[base + inner], var.values[base + 2 * inner]]
+            [
+                var.values[base],
+                var.values[base + inner],
+                var.values[base + 2 * inner],
+            ]
         })
         .collect())
 }
@@ -278,7 +346,11 @@ pub(crate) fn rows3(var: &Var, name: &str) -> Result<Vec<[f64; 3]>> {
 /// SOFA spherical `(azimuth°, elevation°, radius m)` → cartesian metres (+x front, +y left, +z up).
 pub(crate) fn spherical_deg_to_cartesian(p: [f64; 3]) -> [f64; 3] {
     let (az, el, r) = (p[0].to_radians(), p[1].to_radians(), p[2]);
-    [r * el.cos() * az.cos(), r * el.cos() * az.sin(), r * el.sin()]
+    [
+        r * el.cos() * az.cos(),
+        r * el.cos() * az.sin(),
+        r * el.sin(),
+    ]
 }
 
 /// Cartesian → `(azimuth°, elevation°, radius m)`, azimuth in (−180°, 180°].
@@ -287,7 +359,11 @@ pub(crate) fn cartesian_to_spherical_deg(p: [f64; 3]) -> [f64; 3] {
     if r == 0.0 {
         return [0.0, 0.0, 0.0];
     }
-    [p[1].atan2(p[0]).to_degrees(), (p[2] / r).clamp(-1.0, 1.0).asin().to_degrees(), r]
+    [
+        p[1].atan2(p[0]).to_degrees(),
+        (p[2] / r).clamp(-1.0, 1.0).asin().to_degrees(),
+        r,
+    ]
 }
 
 /// Summary of a SOFA file of any convention (what `sphear hrtf info` prints).
@@ -341,7 +417,13 @@ pub struct SofaInfo {
 
 impl fmt::Display for SofaInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let or_dash = |s: &str| if s.is_empty() { "-".to_string() } else { format!("'{s}'") };
+        let or_dash = |s: &str| {
+            if s.is_empty() {
+                "-".to_string()
+            } else {
+                format!("'{s}'")
+            }
+        };
         writeln!(f, "SOFA file       {}", self.path.display())?;
         writeln!(
             f,
@@ -361,7 +443,10 @@ impl fmt::Display for SofaInfo {
             writeln!(f, "sampling rate   (none)")?;
         }
         let dur = if self.sample_rate_hz.is_finite() && self.sample_rate_hz > 0.0 {
-            format!(" ({:.2} ms)", 1e3 * self.ir_len as f64 / self.sample_rate_hz)
+            format!(
+                " ({:.2} ms)",
+                1e3 * self.ir_len as f64 / self.sample_rate_hz
+            )
         } else {
             String::new()
         };
@@ -375,11 +460,31 @@ impl fmt::Display for SofaInfo {
             "elevation       {:.1} .. {:.1} deg",
             self.elevation_range_deg.0, self.elevation_range_deg.1
         )?;
-        writeln!(f, "azimuth         {:.1} .. {:.1} deg", self.azimuth_range_deg.0, self.azimuth_range_deg.1)?;
-        writeln!(f, "distance        {:.3} .. {:.3} m", self.distance_range_m.0, self.distance_range_m.1)?;
-        let ys: Vec<String> = self.receiver_y_m.iter().map(|y| format!("{y:+.4}")).collect();
+        writeln!(
+            f,
+            "azimuth         {:.1} .. {:.1} deg",
+            self.azimuth_range_deg.0, self.azimuth_range_deg.1
+        )?;
+        writeln!(
+            f,
+            "distance        {:.3} .. {:.3} m",
+            self.distance_range_m.0, self.distance_range_m.1
+        )?;
+        let ys: Vec<String> = self
+            .receiver_y_m
+            .iter()
+            .map(|y| format!("{y:+.4}"))
+            .collect();
         writeln!(f, "receiver y (m)  [{}]  (+y = left)", ys.join(", "))?;
-        write!(f, "Data.Delay      {}", if self.has_nonzero_delay { "nonzero" } else { "all zero" })?;
+        write!(
+            f,
+            "Data.Delay      {}",
+            if self.has_nonzero_delay {
+                "nonzero"
+            } else {
+                "all zero"
+            }
+        )?;
         for r in &self.remarks {
             write!(f, "\nnote            {r}")?;
         }
@@ -447,7 +552,10 @@ pub fn sofa_info(path: &Path) -> Result<SofaInfo> {
     }
 
     let info_title = file.attr("Title");
-    if info_title.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "DTF") {
+    if info_title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w == "DTF")
+    {
         remarks.push(
             "Title says DTF: directional transfer functions (the direction-independent, \
              diffuse-field part removed), not full HRTFs; renders will sound brighter/thinner \
@@ -470,7 +578,9 @@ pub fn sofa_info(path: &Path) -> Result<SofaInfo> {
             "sphear cannot render with this file: convention '{conv}' (DataType '{data_type}'); it reads SimpleFreeFieldHRIR only"
         ));
     } else if data_type != "FIR" {
-        remarks.push(format!("sphear cannot render with this file: DataType '{data_type}' (expected FIR)"));
+        remarks.push(format!(
+            "sphear cannot render with this file: DataType '{data_type}' (expected FIR)"
+        ));
     }
 
     Ok(SofaInfo {
@@ -503,7 +613,12 @@ mod tests {
 
     #[test]
     fn spherical_cartesian_round_trip() {
-        for p in [[0.0, 0.0, 1.0], [90.0, 0.0, 2.0], [-135.0, 30.0, 1.5], [10.0, -80.0, 0.5]] {
+        for p in [
+            [0.0, 0.0, 1.0],
+            [90.0, 0.0, 2.0],
+            [-135.0, 30.0, 1.5],
+            [10.0, -80.0, 0.5],
+        ] {
             let c = spherical_deg_to_cartesian(p);
             let q = cartesian_to_spherical_deg(c);
             for k in 0..3 {
@@ -517,14 +632,29 @@ mod tests {
 
     #[test]
     fn decode_big_endian_and_integers() {
-        let dt_f64_be = DataType { class_and_version: 0x11, class_bit_field: 1, size: 8, ..Default::default() };
-        let v = decode_numbers(&1.5f64.to_be_bytes(), &dt_f64_be).unwrap();
+        let dt_f64_be = DataType {
+            class_and_version: 0x11,
+            class_bit_field: 1,
+            size: 8,
+            ..Default::default()
+        };
+        let v = decode_numbers(&1.5f64.to_be_bytes(), &dt_f64_be).expect("f64");
         assert_eq!(v, vec![1.5]);
-        let dt_i16_le = DataType { class_and_version: 0x10, class_bit_field: 0x08, size: 2, ..Default::default() };
-        let v = decode_numbers(&(-3i16).to_le_bytes(), &dt_i16_le).unwrap();
+        let dt_i16_le = DataType {
+            class_and_version: 0x10,
+            class_bit_field: 0x08,
+            size: 2,
+            ..Default::default()
+        };
+        let v = decode_numbers(&(-3i16).to_le_bytes(), &dt_i16_le).expect("i16");
         assert_eq!(v, vec![-3.0]);
-        let dt_f32_le = DataType { class_and_version: 0x11, class_bit_field: 0, size: 4, ..Default::default() };
-        let v = decode_numbers(&0.25f32.to_le_bytes(), &dt_f32_le).unwrap();
+        let dt_f32_le = DataType {
+            class_and_version: 0x11,
+            class_bit_field: 0,
+            size: 4,
+            ..Default::default()
+        };
+        let v = decode_numbers(&0.25f32.to_le_bytes(), &dt_f32_le).expect("f32");
         assert_eq!(v, vec![0.25]);
         assert!(decode_numbers(&[0u8; 3], &dt_f32_le).is_err());
     }

