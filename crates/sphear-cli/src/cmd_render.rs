@@ -78,6 +78,10 @@ pub struct RenderArgs {
     /// MagLS cut-off frequency in Hz.
     #[arg(long, default_value_t = 2000.0)]
     pub magls_cutoff_hz: f64,
+    /// Apply the diffuse-field covariance constraint (Zaunschirm et al. 2018): the rendering of a diffuse
+    /// field gets the HRTF set's interaural coherence and ear energies.
+    #[arg(long)]
+    pub diffuse_constraint: bool,
     /// Processing block length in samples.
     #[arg(long, default_value_t = 4096)]
     pub block: usize,
@@ -150,6 +154,7 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
         order,
         filter_len: args.filter_len,
         magls_cutoff_hz: args.magls_cutoff_hz,
+        diffuse_constraint: args.diffuse_constraint,
         yaw_deg: args.yaw,
         pitch_deg: args.pitch,
         roll_deg: args.roll,

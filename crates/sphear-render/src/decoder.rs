@@ -10,7 +10,7 @@ use sphear_sh::encoder::{EncoderConfig, EncoderDesign};
 use sphear_sh::rotation::{Mat3, mat3_transpose, rotate_direction, rotation_from_ypr, sh_rotation_matrix};
 use sphear_sh::sh::{Norm, num_channels, sh_matrix};
 
-use crate::design::{BinDesign, design_bins, hrtf_spectra, weights_to_fir};
+use crate::design::{BinDesign, apply_diffuse_constraint, design_bins, hrtf_spectra, weights_to_fir};
 use crate::steering::steering;
 use crate::{RenderError, Result};
 
@@ -77,6 +77,8 @@ pub struct DecoderConfig {
     pub magls_cutoff_hz: f64,
     /// Relative Tikhonov regularisation of the LS solves (default 0.01).
     pub beta: f64,
+    /// Apply the diffuse-field covariance constraint (Zaunschirm et al. 2018) after the fit.
+    pub diffuse_constraint: bool,
     /// Head yaw in degrees (positive: head turns left).
     pub yaw_deg: f64,
     /// Head pitch in degrees (positive: nose up).
@@ -97,6 +99,7 @@ impl Default for DecoderConfig {
             filter_len: 512,
             magls_cutoff_hz: 2000.0,
             beta: 0.01,
+            diffuse_constraint: false,
             yaw_deg: 0.0,
             pitch_deg: 0.0,
             roll_deg: 0.0,
@@ -155,7 +158,10 @@ impl BinauralDecoder {
         let filters = match (input, cfg.method) {
             (InputKind::Ambix { order }, Method::Ls | Method::MagLs) => {
                 let y = to_complex(&sh_matrix(*order, dirs, Norm::Sn3d));
-                let ws = design_bins(&bd, |_| y.clone(), |k| h[k].clone());
+                let mut ws = design_bins(&bd, |_| y.clone(), |k| h[k].clone());
+                if cfg.diffuse_constraint {
+                    apply_diffuse_constraint(&mut ws, |_| y.clone(), |k| h[k].clone());
+                }
                 let firs = weights_to_fir(&ws, cfg.filter_len, delay);
                 rotate_sh_firs(firs, *order, &rot)
             }
@@ -170,7 +176,10 @@ impl BinauralDecoder {
                 let enc_cfg = EncoderConfig { order: cfg.order, ..cfg.encoder.clone() };
                 let enc = EncoderDesign::new(array, fs, &enc_cfg)?;
                 let y = to_complex(&sh_matrix(cfg.order, dirs, Norm::Sn3d));
-                let ws = design_bins(&bd, |_| y.clone(), |k| h[k].clone());
+                let mut ws = design_bins(&bd, |_| y.clone(), |k| h[k].clone());
+                if cfg.diffuse_constraint {
+                    apply_diffuse_constraint(&mut ws, |_| y.clone(), |k| h[k].clone());
+                }
                 // Rotate in the SH domain, then chain with the encoder's (ideal) transfer matrix.
                 let m = sh_rotation_matrix(cfg.order, &mat3_transpose(&rot));
                 let mt = to_complex(&m.transpose());
@@ -192,7 +201,10 @@ impl BinauralDecoder {
                     let a = steering_matrix(array, dirs, bd.freq_hz(k), cfg.speed_m_s); // [D × M]
                     a * spatial.transpose()
                 };
-                let ws = design_bins(&bd, g_at, |k| h[k].clone());
+                let mut ws = design_bins(&bd, g_at, |k| h[k].clone());
+                if cfg.diffuse_constraint {
+                    apply_diffuse_constraint(&mut ws, g_at, |k| h[k].clone());
+                }
                 let m = sh_rotation_matrix(cfg.order, &mat3_transpose(&rot));
                 let mt = to_complex(&m.transpose());
                 let ws_rot: Vec<DMatrix<Complex64>> = ws.iter().map(|w| &mt * w).collect();
@@ -205,7 +217,10 @@ impl BinauralDecoder {
                 // plane wave from world direction R·v_d appears; steer the array there.
                 let world: Vec<Direction> = dirs.iter().map(|d| rotate_direction(&rot, d)).collect();
                 let g_at = |k: usize| steering_matrix(array, &world, bd.freq_hz(k), cfg.speed_m_s);
-                let ws = design_bins(&bd, g_at, |k| h[k].clone());
+                let mut ws = design_bins(&bd, g_at, |k| h[k].clone());
+                if cfg.diffuse_constraint {
+                    apply_diffuse_constraint(&mut ws, g_at, |k| h[k].clone());
+                }
                 weights_to_fir(&ws, cfg.filter_len, delay)
             }
         };

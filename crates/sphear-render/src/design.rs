@@ -163,6 +163,49 @@ pub fn hrtf_spectra(left: &[&[f32]], right: &[&[f32]], filter_len: usize) -> Vec
     out
 }
 
+/// Diffuse-field covariance constraint (after Zaunschirm, Schörkhuber, Höldrich 2018).
+///
+/// For each bin, the 2×2 interaural covariance of the decoder's response to a diffuse field,
+/// `R̂ = (G W)ᴴ (G W) / D`, is made equal to that of the HRTFs, `R = Hᴴ H / D` (uniform weights
+/// over the grid directions), by `W' = W M` with `M = X̂⁻¹ P X`, where `R = XᴴX`, `R̂ = X̂ᴴX̂`
+/// (Cholesky) and `P` the unitary matrix that makes `M` closest to the identity
+/// (maximises `Re tr M`: `P = V Uᴴ` for the SVD `X X̂⁻¹ = U S Vᴴ`). Then `Mᴴ R̂ M = R` exactly,
+/// so diffuse-field coherence and ear energies match the HRTF set. Bins where either covariance
+/// is not positive definite are left unchanged.
+///
+/// # References
+/// M. Zaunschirm, C. Schörkhuber, R. Höldrich, "Binaural rendering of Ambisonic signals by
+/// head-related impulse response time alignment and a diffuseness constraint", JASA 143(6), 2018.
+pub fn apply_diffuse_constraint(
+    ws: &mut [DMatrix<Complex64>],
+    mut g_at: impl FnMut(usize) -> DMatrix<Complex64>,
+    mut h_at: impl FnMut(usize) -> DMatrix<Complex64>,
+) {
+    for (k, w) in ws.iter_mut().enumerate() {
+        let g = g_at(k);
+        let h = h_at(k);
+        let d = h.nrows().max(1) as f64;
+        let r = (h.adjoint() * &h).unscale(d);
+        let est = &g * &*w;
+        let r_hat = (est.adjoint() * &est).unscale(d);
+        if let Some(m) = covariance_mixing(&r, &r_hat) {
+            *w = &*w * m;
+        }
+    }
+}
+
+/// `M` with `Mᴴ R̂ M = R`, closest to identity (see [`apply_diffuse_constraint`]).
+pub fn covariance_mixing(r: &DMatrix<Complex64>, r_hat: &DMatrix<Complex64>) -> Option<DMatrix<Complex64>> {
+    // nalgebra's Cholesky gives lower L with A = L Lᴴ; X = Lᴴ is upper with A = Xᴴ X.
+    let x = r.clone().cholesky()?.l().adjoint();
+    let x_hat = r_hat.clone().cholesky()?.l().adjoint();
+    let x_hat_inv = x_hat.clone().try_inverse()?;
+    let b = &x * &x_hat_inv;
+    let svd = b.svd(true, true);
+    let p = svd.v_t?.adjoint() * svd.u?.adjoint();
+    Some(x_hat_inv * p * x)
+}
+
 /// A column vector helper.
 pub fn col(v: &[Complex64]) -> DVector<Complex64> {
     DVector::from_column_slice(v)
@@ -180,6 +223,19 @@ mod tests {
         let h = &g * &w;
         let est = regularised_ls(&g, &h, 1e-9);
         assert!((est - w).norm() < 1e-6);
+    }
+
+    #[test]
+    fn covariance_mixing_matches_target_exactly() {
+        let c = |re: f64, im: f64| Complex64::new(re, im);
+        let r = DMatrix::from_row_slice(2, 2, &[c(2.0, 0.0), c(0.3, 0.4), c(0.3, -0.4), c(1.5, 0.0)]);
+        let r_hat = DMatrix::from_row_slice(2, 2, &[c(1.0, 0.0), c(0.9, 0.1), c(0.9, -0.1), c(1.2, 0.0)]);
+        let m = covariance_mixing(&r, &r_hat).expect("pd");
+        let got = m.adjoint() * &r_hat * &m;
+        assert!((got - &r).norm() < 1e-12);
+        // Already matching -> identity.
+        let m2 = covariance_mixing(&r, &r).expect("pd");
+        assert!((m2 - DMatrix::<Complex64>::identity(2, 2)).norm() < 1e-12);
     }
 
     #[test]
