@@ -21,7 +21,6 @@ pub fn run(cmd: &HrtfCommand) -> Result<ExitCode> {
     match cmd {
         HrtfCommand::Info { file } => {
             let info = sphear_hrtf::sofa_info(file)?;
-            println!("file: {}", file.display());
             println!("{info}");
             Ok(ExitCode::SUCCESS)
         }

@@ -173,7 +173,7 @@ mod tests {
             for len in [0usize, 1, 5, 7, 50] {
                 let x: Vec<f32> = (0..len).map(|i| i as f32 + 1.0).collect();
                 let mut p = Delay { d, line: Vec::new() };
-                let y = process_buffers(&mut p, &[x.clone()]).expect("runs");
+                let y = process_buffers(&mut p, std::slice::from_ref(&x)).expect("runs");
                 assert_eq!(y[0], x, "d={d} len={len}");
             }
         }

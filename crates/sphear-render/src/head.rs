@@ -5,8 +5,8 @@
 //!   the same model; their head radius 8.75 cm is the default). Ears sit on the interaural axis
 //!   (azimuth ±90°, elevation 0) by default, the geometry of Woodworth's ITD formula.
 //! * Pinna (optional, on by default): the structural pinna model of Brown & Duda (1998), five
-//!   echoes `Σ ρ_k δ(t − τ_k)` added to the direct path, with `τ_k = A_k cos(θ/2) sin(D_k(90° − φ))
-//!   + B_k` samples at 44.1 kHz (θ: lateral angle toward that ear, φ: polar elevation angle,
+//!   echoes `Σ ρ_k δ(t − τ_k)` added to the direct path, with
+//!   `τ_k = A_k cos(θ/2) sin(D_k(90° − φ)) + B_k` samples at 44.1 kHz (θ: lateral angle toward that ear, φ: polar elevation angle,
 //!   clamped to the frontal range the model was fitted for), ρ = (0.5, −1, 0.5, −0.25, 0.25),
 //!   A = (1, 5, 5, 5, 5), B = (2, 4, 7, 11, 13), D = (1, 0.5, 0.5, 0.5, 0.5). It adds elevation
 //!   cues (direction-dependent notches); it does not change the ITD.
@@ -114,7 +114,7 @@ impl SphericalHead {
             left.push(l);
             right.push(r);
         }
-        Ok(HrtfSet::from_parts(&self.name(), fs_hz, dirs, left, right)?)
+        Ok(HrtfSet::from_parts(self.name(), fs_hz, dirs, left, right)?)
     }
 }
 
@@ -137,13 +137,10 @@ fn pinna_delay_samples_44k(dir: &Direction, side: f64, a: f64, b: f64, d: f64) -
 fn add_fractional_delayed(y: &mut [f64], x: &[f64], delay: f64, rho: f64) {
     let di = delay.floor() as usize;
     let frac = delay - di as f64;
-    for t in 0..y.len() {
-        if t < di {
-            continue;
-        }
+    for (t, yt) in y.iter_mut().enumerate().skip(di) {
         let i0 = t - di;
         let v0 = x.get(i0).copied().unwrap_or(0.0);
         let v1 = if i0 >= 1 { x[i0 - 1] } else { 0.0 };
-        y[t] += rho * ((1.0 - frac) * v0 + frac * v1);
+        *yt += rho * ((1.0 - frac) * v0 + frac * v1);
     }
 }
