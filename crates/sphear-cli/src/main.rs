@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 a check failed, 2 error (bad input, unreadable file, …). A broken
 //! pipe on stdout counts as success.
 
+mod cmd_bench;
 mod cmd_demo;
 mod cmd_encode;
 mod cmd_hrtf;
@@ -32,6 +33,9 @@ enum Command {
     Render(cmd_render::RenderArgs),
     /// Simulate an em32 scene from built-in signals, render it with every method, score and write WAVs.
     Demo(cmd_demo::DemoArgs),
+    /// Time encoding and rendering of a synthetic em32 recording on one thread (× real time),
+    /// optionally against a scipy reference.
+    Bench(cmd_bench::BenchArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
         #[command(subcommand)]
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Hrtf { command } => cmd_hrtf::run(&command),
         Command::Render(args) => cmd_render::run(&args),
         Command::Demo(args) => cmd_demo::run(&args),
+        Command::Bench(args) => cmd_bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! Criterion benchmark of the binaural-renderer hot loop: `MatrixConvolver` with 32 inputs → 2
-//! outputs and 512-tap random filters, for several partition lengths.
+//! outputs and 512-tap random filters, for several block lengths (the convolver picks its hop
+//! and FFT size; both are printed). Run single-core: `taskset -c 0 cargo bench -p sphear-core`.
 //!
 //! Throughput is reported in frames (samples per channel) per second; the real-time factor at
 //! 48 kHz is `throughput / 48000`, and is also printed once per partition length from a plain
@@ -11,8 +12,8 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use realfft::RealFftPlanner;
-use realfft::num_complex::Complex;
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex;
 use sphear_core::conv::{FilterSpec, MatrixConvolver};
 
 const N_IN: usize = 32;
@@ -52,28 +53,22 @@ fn run_block(conv: &mut MatrixConvolver, x: &[Vec<f32>], y: &mut [Vec<f32>]) {
     black_box(&outs);
 }
 
-/// Seconds per block spent in the unavoidable FFTs alone (`N_IN` forward, `N_OUT` inverse real
-/// FFTs of size `2·b`), the floor of any UPOLS implementation with this layout.
-fn fft_floor_s(b: usize, blocks: usize) -> f64 {
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fwd = planner.plan_fft_forward(2 * b);
-    let inv = planner.plan_fft_inverse(2 * b);
-    let mut t = vec![0.1f32; 2 * b];
-    let mut s = vec![Complex::new(0.0f32, 0.0); b + 1];
-    let mut scratch =
-        vec![Complex::new(0.0f32, 0.0); fwd.get_scratch_len().max(inv.get_scratch_len())];
+/// Seconds per block spent in the convolver's FFTs alone (`forward_ffts_per_hop` forward and one
+/// inverse per output pair of complex size `fft_len`, `B / hop_len` times), the floor of this
+/// layout.
+fn fft_floor_s(conv: &MatrixConvolver, blocks: usize) -> f64 {
+    let n = conv.fft_len();
+    let mut planner = FftPlanner::<f32>::new();
+    let fwd = planner.plan_fft_forward(n);
+    let mut t = vec![Complex::new(0.1f32, 0.2); n];
+    let mut scratch = vec![Complex::new(0.0f32, 0.0); fwd.get_inplace_scratch_len()];
+    let per_block =
+        (conv.partition_len() / conv.hop_len()) * (conv.forward_ffts_per_hop() + N_OUT.div_ceil(2));
     let t0 = Instant::now();
     for _ in 0..blocks {
-        for _ in 0..N_IN {
-            t.fill(0.1);
-            fwd.process_with_scratch(&mut t, &mut s, &mut scratch)
-                .expect("fft");
-        }
-        for _ in 0..N_OUT {
-            s[0].im = 0.0;
-            s[b].im = 0.0;
-            inv.process_with_scratch(&mut s, &mut t, &mut scratch)
-                .expect("ifft");
+        for _ in 0..per_block {
+            t[0] = Complex::new(0.1, 0.2);
+            fwd.process_with_scratch(&mut t, &mut scratch);
         }
         black_box(&t);
     }
@@ -82,7 +77,7 @@ fn fft_floor_s(b: usize, blocks: usize) -> f64 {
 
 fn bench_conv(c: &mut Criterion) {
     let mut group = c.benchmark_group("upols_32x2_512taps");
-    for &b in &[64usize, 256, 512, 1024] {
+    for &b in &[256usize, 512, 1024, 2048, 4096, 8192] {
         let (mut conv, x, mut y) = setup(b);
         // Plain timing loop for a directly readable real-time factor.
         let blocks = (4 * 48_000 / b).max(64);
@@ -94,10 +89,13 @@ fn bench_conv(c: &mut Criterion) {
             run_block(&mut conv, &x, &mut y);
         }
         let per_block_s = t0.elapsed().as_secs_f64() / blocks as f64;
-        let floor_s = fft_floor_s(b, blocks);
+        let floor_s = fft_floor_s(&conv, blocks);
         println!(
-            "partition {b:5}: {:8.2} µs/block, real-time factor at 48 kHz = {:7.1}× \
+            "block {b:5} (hop {}, FFT {}, {} fwd FFTs/hop): {:8.2} µs/block, real-time factor at 48 kHz = {:7.1}× \
              (FFTs alone: {:8.2} µs/block = {:7.1}×)",
+            conv.hop_len(),
+            conv.fft_len(),
+            conv.forward_ffts_per_hop(),
             per_block_s * 1e6,
             b as f64 / SAMPLE_RATE_HZ / per_block_s,
             floor_s * 1e6,
