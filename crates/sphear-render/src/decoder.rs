@@ -75,7 +75,8 @@ pub struct DecoderConfig {
     pub filter_len: usize,
     /// MagLS cut-off in Hz (default 2000).
     pub magls_cutoff_hz: f64,
-    /// Relative Tikhonov regularisation of the LS solves (default 0.01).
+    /// Relative regularisation of the LS solves: singular values below `beta · σ_max` are clipped
+    /// to `beta · σ_max` (default 0.01, as in the eMagLS reference code).
     pub beta: f64,
     /// Apply the diffuse-field covariance constraint (Zaunschirm et al. 2018) after the fit.
     pub diffuse_constraint: bool,
@@ -139,9 +140,13 @@ impl BinauralDecoder {
             return Err(RenderError::Config("the HRTF set has no directions".into()));
         }
         let fs = hrtf.sample_rate_hz();
+        // Design on a frequency grid twice as fine as the FIR length, then keep the central
+        // `filter_len` taps (as the eMagLS reference code does): the time aliasing of the
+        // designed responses then falls outside the kept taps.
+        let design_len = 2 * cfg.filter_len;
         let bd = BinDesign {
             sample_rate_hz: fs,
-            filter_len: cfg.filter_len,
+            filter_len: design_len,
             magls_cutoff_hz: match cfg.method {
                 Method::Ls => None,
                 _ => Some(cfg.magls_cutoff_hz),
@@ -152,7 +157,7 @@ impl BinauralDecoder {
         let rot = rotation_from_ypr(cfg.yaw_deg.to_radians(), cfg.pitch_deg.to_radians(), cfg.roll_deg.to_radians());
         let left: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Left)).collect();
         let right: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Right)).collect();
-        let h = hrtf_spectra(&left, &right, cfg.filter_len);
+        let h = hrtf_spectra(&left, &right, design_len);
         let dirs = hrtf.directions();
 
         let filters = match (input, cfg.method) {
@@ -162,7 +167,7 @@ impl BinauralDecoder {
                 if cfg.diffuse_constraint {
                     apply_diffuse_constraint(&mut ws, |_| y.clone(), |k| h[k].clone());
                 }
-                let firs = weights_to_fir(&ws, cfg.filter_len, delay);
+                let firs = design_to_fir(&ws, design_len, cfg.filter_len);
                 rotate_sh_firs(firs, *order, &rot)
             }
             (InputKind::Ambix { .. }, _) => {
@@ -191,7 +196,7 @@ impl BinauralDecoder {
                         e.transpose() * (&mt * w)
                     })
                     .collect();
-                weights_to_fir(&ws_cap, cfg.filter_len, delay)
+                design_to_fir(&ws_cap, design_len, cfg.filter_len)
             }
             (InputKind::Array(array), Method::EMagLsSh) => {
                 array.check_order(cfg.order)?;
@@ -210,7 +215,7 @@ impl BinauralDecoder {
                 let ws_rot: Vec<DMatrix<Complex64>> = ws.iter().map(|w| &mt * w).collect();
                 // Express as capsule filters (spatial matrix folded in) so one renderer fits all.
                 let ws_cap: Vec<DMatrix<Complex64>> = ws_rot.iter().map(|w| spatial.transpose() * w).collect();
-                weights_to_fir(&ws_cap, cfg.filter_len, delay)
+                design_to_fir(&ws_cap, design_len, cfg.filter_len)
             }
             (InputKind::Array(array), Method::EMagLs2) => {
                 // Exact redesign for a rotated head: the HRTF direction v_d (head frame) is where a
@@ -221,7 +226,7 @@ impl BinauralDecoder {
                 if cfg.diffuse_constraint {
                     apply_diffuse_constraint(&mut ws, g_at, |k| h[k].clone());
                 }
-                weights_to_fir(&ws, cfg.filter_len, delay)
+                design_to_fir(&ws, design_len, cfg.filter_len)
             }
         };
         Ok(Self {
@@ -243,6 +248,30 @@ impl BinauralDecoder {
     pub fn filter_len(&self) -> usize {
         self.filters.first().and_then(|e| e.first()).map_or(0, |f| f.len())
     }
+}
+
+/// FIRs of `filter_len` taps, delay `filter_len/2`, from weights designed on `design_len` bins:
+/// the `design_len`-tap responses (delay `design_len/2`) are cut to their central `filter_len`
+/// taps, with raised-cosine tapers of `filter_len/16` taps at both ends.
+fn design_to_fir(ws: &[DMatrix<Complex64>], design_len: usize, filter_len: usize) -> Vec<Vec<Vec<f32>>> {
+    let full = weights_to_fir(ws, design_len, design_len / 2);
+    let start = design_len / 2 - filter_len / 2;
+    let taper = (filter_len / 16).max(1);
+    full.into_iter()
+        .map(|ear| {
+            ear.into_iter()
+                .map(|f| {
+                    let mut x = f[start..start + filter_len].to_vec();
+                    for t in 0..taper {
+                        let w = (0.5 - 0.5 * (std::f64::consts::PI * (t as f64 + 0.5) / taper as f64).cos()) as f32;
+                        x[t] *= w;
+                        x[filter_len - 1 - t] *= w;
+                    }
+                    x
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn to_complex(m: &DMatrix<f64>) -> DMatrix<Complex64> {

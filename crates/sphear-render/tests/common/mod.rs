@@ -102,9 +102,7 @@ pub fn itd_us(sig: &[Vec<f32>]) -> f64 {
 
 /// Band LSD (dB), mean of the two ears, over `[f_lo, f_hi]`.
 pub fn lsd2_db(test: &[Vec<f32>], reference: &[Vec<f32>], f_lo_hz: f64, f_hi_hz: f64) -> f64 {
-    (0..2)
-        .map(|e| bands::lsd_bands_db(&test[e], &reference[e], FS_HZ, f_lo_hz, f_hi_hz).expect("LSD"))
-        .sum::<f64>()
+    (0..2).map(|e| bands::lsd_bands_db(&test[e], &reference[e], FS_HZ, f_lo_hz, f_hi_hz).expect("LSD")).sum::<f64>()
         / 2.0
 }
 
@@ -139,28 +137,53 @@ pub fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// Cross-correlation lag (samples, sub-sample by parabolic interpolation) that best aligns `y` to
-/// `x`: `y[n] ≈ x[n − lag]`, searched in `[-max_lag, max_lag]`. Direct time-domain sums in f64.
-pub fn xcorr_lag(x: &[f32], y: &[f32], max_lag: usize) -> f64 {
-    let cc = |lag: i64| -> f64 {
-        let mut s = 0.0;
-        for (n, &yv) in y.iter().enumerate() {
-            let m = n as i64 - lag;
-            if m >= 0 && (m as usize) < x.len() {
-                s += f64::from(yv) * f64::from(x[m as usize]);
-            }
+/// Band-limited cross-correlation `c[τ] = Σ_n y[n] x[n − τ]` of `y` against `x`, keeping only
+/// DFT bins in `[f_lo_hz, f_hi_hz]` (no spectral whitening), for lags `−max_lag..=max_lag`
+/// (index `τ + max_lag`). Zero-padded, so it is linear (not circular) correlation.
+pub fn band_xcorr(x: &[f32], y: &[f32], f_lo_hz: f64, f_hi_hz: f64, max_lag: usize) -> Vec<f64> {
+    use realfft::RealFftPlanner;
+    let n = (x.len() + y.len() + 2 * max_lag).next_power_of_two();
+    let mut planner = RealFftPlanner::<f64>::new();
+    let fwd = planner.plan_fft_forward(n);
+    let inv = planner.plan_fft_inverse(n);
+    let spec = |s: &[f32]| {
+        let mut buf = vec![0.0f64; n];
+        for (b, &v) in buf.iter_mut().zip(s) {
+            *b = f64::from(v);
         }
-        s
+        let mut out = fwd.make_output_vec();
+        fwd.process(&mut buf, &mut out).expect("fft");
+        out
     };
+    let (sx, sy) = (spec(x), spec(y));
+    let mut cross: Vec<_> = sx
+        .iter()
+        .zip(&sy)
+        .enumerate()
+        .map(|(k, (a, b))| {
+            let f = k as f64 * FS_HZ / n as f64;
+            if f >= f_lo_hz && f <= f_hi_hz { a.conj() * b } else { num_complex::Complex64::new(0.0, 0.0) }
+        })
+        .collect();
+    let last = cross.len() - 1;
+    cross[0].im = 0.0;
+    cross[last].im = 0.0;
+    let mut cc = inv.make_output_vec();
+    inv.process(&mut cross, &mut cc).expect("ifft");
     let m = max_lag as i64;
-    let vals: Vec<f64> = (-m..=m).map(cc).collect();
-    let (bi, _) = vals.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-    let frac = if bi > 0 && bi + 1 < vals.len() {
-        let (a, b, c) = (vals[bi - 1], vals[bi], vals[bi + 1]);
+    (-m..=m).map(|lag| cc[lag.rem_euclid(n as i64) as usize]).collect()
+}
+
+/// Lag (samples) of the maximum of a correlation sequence indexed `τ + max_lag`, refined by
+/// parabolic interpolation.
+pub fn peak_lag(cc: &[f64], max_lag: usize) -> f64 {
+    let (bi, _) = cc.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let frac = if bi > 0 && bi + 1 < cc.len() {
+        let (a, b, c) = (cc[bi - 1], cc[bi], cc[bi + 1]);
         let d = a - 2.0 * b + c;
         if d.abs() > 0.0 { (0.5 * (a - c) / d).clamp(-0.5, 0.5) } else { 0.0 }
     } else {
         0.0
     };
-    bi as f64 - m as f64 + frac
+    bi as f64 - max_lag as f64 + frac
 }
