@@ -11,7 +11,7 @@ use sphear_sh::rotation::{Mat3, mat3_transpose, rotate_direction, rotation_from_
 use sphear_sh::sh::{Norm, num_channels, sh_matrix};
 
 use crate::design::{BinDesign, apply_diffuse_constraint, design_bins, hrtf_spectra, weights_to_fir};
-use crate::steering::steering;
+use crate::steering::SteeringTable;
 use crate::{RenderError, Result};
 
 /// Binaural decoding method.
@@ -202,10 +202,9 @@ impl BinauralDecoder {
                 array.check_order(cfg.order)?;
                 let enc = EncoderDesign::new(array, fs, &EncoderConfig { order: cfg.order, ..cfg.encoder.clone() })?;
                 let spatial = to_complex(&enc.spatial); // [n_sh × M], frequency independent
-                let g_at = |k: usize| {
-                    let a = steering_matrix(array, dirs, bd.freq_hz(k), cfg.speed_m_s); // [D × M]
-                    a * spatial.transpose()
-                };
+                let table = SteeringTable::new(array, dirs, fs / 2.0, cfg.speed_m_s);
+                let spatial_t = spatial.transpose();
+                let g_at = |k: usize| table.matrix(bd.freq_hz(k)) * &spatial_t; // [D × n_sh]
                 let mut ws = design_bins(&bd, g_at, |k| h[k].clone());
                 if cfg.diffuse_constraint {
                     apply_diffuse_constraint(&mut ws, g_at, |k| h[k].clone());
@@ -221,7 +220,8 @@ impl BinauralDecoder {
                 // Exact redesign for a rotated head: the HRTF direction v_d (head frame) is where a
                 // plane wave from world direction R·v_d appears; steer the array there.
                 let world: Vec<Direction> = dirs.iter().map(|d| rotate_direction(&rot, d)).collect();
-                let g_at = |k: usize| steering_matrix(array, &world, bd.freq_hz(k), cfg.speed_m_s);
+                let table = SteeringTable::new(array, &world, fs / 2.0, cfg.speed_m_s);
+                let g_at = |k: usize| table.matrix(bd.freq_hz(k));
                 let mut ws = design_bins(&bd, g_at, |k| h[k].clone());
                 if cfg.diffuse_constraint {
                     apply_diffuse_constraint(&mut ws, g_at, |k| h[k].clone());
@@ -278,10 +278,6 @@ fn to_complex(m: &DMatrix<f64>) -> DMatrix<Complex64> {
     m.map(|v| Complex64::new(v, 0.0))
 }
 
-fn steering_matrix(array: &ArrayGeometry, dirs: &[Direction], f: f64, c: f64) -> DMatrix<Complex64> {
-    let s = steering(array, dirs, f, c);
-    DMatrix::from_row_slice(dirs.len(), array.num_capsules(), &s)
-}
 
 /// Rotate SH-domain FIRs for a head rotation `rot`: `w' = Mᵀ w` with `M y(u) = y(Rᵀ u)`.
 fn rotate_sh_firs(firs: Vec<Vec<Vec<f32>>>, order: usize, rot: &Mat3) -> Vec<Vec<Vec<f32>>> {

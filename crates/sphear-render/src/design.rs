@@ -21,6 +21,7 @@
 
 use nalgebra::{DMatrix, DVector};
 use num_complex::Complex64;
+use rayon::prelude::*;
 use realfft::RealFftPlanner;
 
 /// Solve the regularised LS problem `G W ≈ H` for all columns of `h` (see the module docs):
@@ -90,28 +91,43 @@ impl BinDesign {
 /// `H_k` `[D × 2]`. Returns `W_k` `[K × 2]` per bin.
 pub fn design_bins(
     cfg: &BinDesign,
-    mut g_at: impl FnMut(usize) -> DMatrix<Complex64>,
-    mut h_at: impl FnMut(usize) -> DMatrix<Complex64>,
+    g_at: impl Fn(usize) -> DMatrix<Complex64> + Sync,
+    h_at: impl Fn(usize) -> DMatrix<Complex64> + Sync,
 ) -> Vec<DMatrix<Complex64>> {
-    let mut out: Vec<DMatrix<Complex64>> = Vec::with_capacity(cfg.n_bins());
-    for k in 0..cfg.n_bins() {
-        let g = g_at(k);
-        let h = h_at(k);
-        let f = cfg.freq_hz(k);
-        let use_mag = cfg.magls_cutoff_hz.is_some_and(|fc| f >= fc) && k > 0;
-        let w = if use_mag {
-            let prev = &out[k - 1];
-            let est = &g * prev; // [D × 2]
-            let target = DMatrix::from_fn(h.nrows(), h.ncols(), |d, e| {
-                let mag = h[(d, e)].norm();
-                let ph = est[(d, e)].arg();
-                Complex64::from_polar(mag, ph)
-            });
-            regularised_ls(&g, &target, cfg.beta)
-        } else {
-            regularised_ls(&g, &h, cfg.beta)
-        };
-        out.push(w);
+    // Bins are processed in chunks: the (expensive) G_k and the plain-LS solves of a chunk run in
+    // parallel; the MagLS bins need the previous bin's solution and run in order.
+    const CHUNK_BINS: usize = 16;
+    let n = cfg.n_bins();
+    let is_mag = |k: usize| k > 0 && cfg.magls_cutoff_hz.is_some_and(|fc| cfg.freq_hz(k) >= fc);
+    let mut out: Vec<DMatrix<Complex64>> = Vec::with_capacity(n);
+    let mut k0 = 0;
+    while k0 < n {
+        let k1 = (k0 + CHUNK_BINS).min(n);
+        let gh: Vec<(DMatrix<Complex64>, DMatrix<Complex64>, Option<DMatrix<Complex64>>)> = (k0..k1)
+            .into_par_iter()
+            .map(|k| {
+                let g = g_at(k);
+                let h = h_at(k);
+                let ls = if is_mag(k) { None } else { Some(regularised_ls(&g, &h, cfg.beta)) };
+                (g, h, ls)
+            })
+            .collect();
+        for (i, (g, h, ls)) in gh.into_iter().enumerate() {
+            let k = k0 + i;
+            let w = match ls {
+                Some(w) => w,
+                None => {
+                    let prev = &out[k - 1];
+                    let est = &g * prev; // [D × 2]
+                    let target = DMatrix::from_fn(h.nrows(), h.ncols(), |d, e| {
+                        Complex64::from_polar(h[(d, e)].norm(), est[(d, e)].arg())
+                    });
+                    regularised_ls(&g, &target, cfg.beta)
+                }
+            };
+            out.push(w);
+        }
+        k0 = k1;
     }
     out
 }
