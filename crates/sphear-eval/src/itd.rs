@@ -113,12 +113,21 @@ pub fn onset_itd_s(l: &[f32], r: &[f32], fs_hz: f64, threshold_db: f64, lowpass_
 
 /// Onset time in seconds of one impulse response (see [`onset_itd_s`]).
 ///
+/// The low-pass (when `lowpass_hz > 0`) is a causal 4th-order Butterworth (two biquads, bilinear
+/// transform), as in AMT's `itdestimator` threshold mode: a zero-phase brick-wall filter would
+/// pre-ring and move the −10 dB onset earlier.
+///
 /// # Errors
 /// Empty or all-zero IR.
 pub fn onset_s(x: &[f32], fs_hz: f64, threshold_db: f64, lowpass_hz: f64, upsample: usize) -> Result<f64> {
     if x.is_empty() {
         return Err(EvalError::InvalidSignal("empty impulse response".into()));
     }
+    let filtered: Vec<f64> = if lowpass_hz > 0.0 && lowpass_hz < fs_hz / 2.0 {
+        butterworth4_lowpass(x, fs_hz, lowpass_hz)
+    } else {
+        x.iter().map(|&v| v as f64).collect()
+    };
     let up = upsample.max(1);
     let n = x.len().next_power_of_two() * 2;
     let m = n * up;
@@ -126,25 +135,18 @@ pub fn onset_s(x: &[f32], fs_hz: f64, threshold_db: f64, lowpass_hz: f64, upsamp
     let fwd = planner.plan_fft_forward(n);
     let inv = planner.plan_fft_inverse(m);
     let mut buf = vec![0.0f64; n];
-    for (b, &v) in buf.iter_mut().zip(x) {
-        *b = v as f64;
-    }
+    buf[..filtered.len()].copy_from_slice(&filtered);
     let mut spec = fwd.make_output_vec();
     let _ = fwd.process(&mut buf, &mut spec);
+    // Band-limited (FFT) interpolation by `up`: zero-pad the spectrum.
     let mut big = inv.make_input_vec();
-    for (k, s) in spec.iter().enumerate() {
-        let f = k as f64 * fs_hz / n as f64;
-        if lowpass_hz > 0.0 && f > lowpass_hz {
-            break;
-        }
-        if k < big.len() {
-            big[k] = *s;
-        }
-    }
-    if n / 2 < big.len() {
-        big[n / 2].im = 0.0;
+    big[..spec.len()].copy_from_slice(&spec);
+    if up > 1 {
+        big[n / 2] = big[n / 2].scale(0.5);
     }
     big[0].im = 0.0;
+    let last = big.len() - 1;
+    big[last].im = 0.0;
     let mut y = inv.make_output_vec();
     let _ = inv.process(&mut big, &mut y);
     let y = &y[..x.len() * up];
@@ -155,6 +157,32 @@ pub fn onset_s(x: &[f32], fs_hz: f64, threshold_db: f64, lowpass_hz: f64, upsamp
     let thr = peak * 10f64.powf(threshold_db / 20.0);
     let idx = y.iter().position(|v| v.abs() >= thr).unwrap_or(0);
     Ok(idx as f64 / (fs_hz * up as f64))
+}
+
+/// Causal 4th-order Butterworth low-pass (two cascaded biquads designed by the bilinear transform
+/// with pre-warping; Q = 0.5412 and 1.3066).
+pub fn butterworth4_lowpass(x: &[f32], fs_hz: f64, fc_hz: f64) -> Vec<f64> {
+    let k = (std::f64::consts::PI * fc_hz / fs_hz).tan();
+    let mut y: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    for q in [0.541_196_100_146_197, 1.306_562_964_876_376_6] {
+        let norm = 1.0 / (1.0 + k / q + k * k);
+        let b0 = k * k * norm;
+        let b1 = 2.0 * b0;
+        let b2 = b0;
+        let a1 = 2.0 * (k * k - 1.0) * norm;
+        let a2 = (1.0 - k / q + k * k) * norm;
+        let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+        for v in y.iter_mut() {
+            let x0 = *v;
+            let out = b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+            x2 = x1;
+            x1 = x0;
+            y2 = y1;
+            y1 = out;
+            *v = out;
+        }
+    }
+    y
 }
 
 #[cfg(test)]
@@ -193,6 +221,36 @@ mod tests {
         r[52] = 0.5;
         let itd = onset_itd_s(&l, &r, fs, -10.0, 0.0, 8).expect("itd");
         assert!((itd * fs - 12.0).abs() < 0.2, "{}", itd * fs);
+    }
+
+    #[test]
+    fn butterworth_has_minus_3db_at_cutoff_and_unity_dc() {
+        let fs = 48000.0;
+        let mut imp = vec![0.0f32; 8192];
+        imp[0] = 1.0;
+        let h = butterworth4_lowpass(&imp, fs, 3000.0);
+        let resp = |f: f64| {
+            let (mut re, mut im) = (0.0, 0.0);
+            for (t, v) in h.iter().enumerate() {
+                let ph = -2.0 * std::f64::consts::PI * f * t as f64 / fs;
+                re += v * ph.cos();
+                im += v * ph.sin();
+            }
+            20.0 * (re * re + im * im).sqrt().log10()
+        };
+        assert!(resp(0.0).abs() < 1e-6);
+        assert!((resp(3000.0) + 3.0103).abs() < 0.01, "{}", resp(3000.0));
+        assert!((resp(6000.0) + 24.0).abs() < 1.5, "{}", resp(6000.0)); // 4th order: ~24 dB/oct
+    }
+
+    #[test]
+    fn lowpassed_onset_of_a_delayed_impulse_is_causal() {
+        // A causal low-pass can only delay the onset, never advance it.
+        let fs = 48000.0;
+        let mut x = vec![0.0f32; 512];
+        x[100] = 1.0;
+        let t = onset_s(&x, fs, -10.0, 3000.0, 8).expect("onset");
+        assert!(t * fs >= 100.0 && t * fs < 104.0, "{}", t * fs);
     }
 
     #[test]
