@@ -8,6 +8,7 @@ mod cmd_demo;
 mod cmd_encode;
 mod cmd_hrtf;
 mod cmd_render;
+mod cmd_sim;
 mod progress;
 
 use std::process::ExitCode;
@@ -36,6 +37,10 @@ enum Command {
     /// Time encoding and rendering of a synthetic em32 recording on one thread (× real time),
     /// optionally against a scipy reference.
     Bench(cmd_bench::BenchArgs),
+    /// Simulate one scene (room, sources, em32 + binaural + Ambisonics receivers) from a TOML spec.
+    Simulate(cmd_sim::SimulateArgs),
+    /// Generate a paired dataset of many scenes (parallel, deterministic, resumable, sharded).
+    Dataset(cmd_sim::DatasetArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
         #[command(subcommand)]
@@ -57,6 +62,8 @@ fn main() -> ExitCode {
         Command::Hrtf { command } => cmd_hrtf::run(&command),
         Command::Render(args) => cmd_render::run(&args),
         Command::Demo(args) => cmd_demo::run(&args),
+        Command::Simulate(args) => cmd_sim::run_simulate(&args),
+        Command::Dataset(args) => cmd_sim::run_dataset_cmd(&args),
         Command::Bench(args) => cmd_bench::run(&args),
     };
     match result {
