@@ -168,3 +168,38 @@ fn demo_runs_on_embedded_defaults() {
         assert!(data.iter().flatten().all(|v| v.is_finite()));
     }
 }
+
+#[test]
+fn simulate_and_dataset_commands() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(
+        &spec,
+        "duration_s = 0.5\nseed = 2\n[room]\ndims_m = [5.0, 4.0, 3.0]\nrt60_s = 0.3\n[sources]\ncount = 1\ndistance_range_m = [1.0, 1.5]\n[output]\nambix_order = 1\n",
+    )
+    .expect("write");
+    let out = dir.path().join("scene");
+    let o = sphear(&["simulate", spec.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (f, ch) in [("em32.wav", 32), ("binaural.wav", 2), ("ambix.wav", 4)] {
+        let (s, d) = read_wav(&out.join(f));
+        assert_eq!((s.channels, d[0].len()), (ch, 24000), "{f}");
+    }
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).expect("meta")).expect("json");
+    assert!(meta["rt60_measured_t30_s_per_octave_125_to_8k"].is_array());
+    // dataset, then a resumed rerun
+    let ds = dir.path().join("ds");
+    let args = ["dataset", spec.to_str().expect("utf8"), "-o", ds.to_str().expect("utf8"), "--count", "2", "--threads", "1"];
+    let o = sphear(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 generated"), "{}", stderr(&o));
+    let o = sphear(&args);
+    assert!(stderr(&o).contains("0 generated, 2 already present"), "{}", stderr(&o));
+    // bad specs and shards exit 2
+    std::fs::write(&spec, "duration_s = 0.5\n[room]\nrt60 = 0.3\n").expect("write");
+    let o = sphear(&["simulate", spec.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("rt60"), "{}", stderr(&o));
+    let o = sphear(&["dataset", spec.to_str().expect("utf8"), "-o", ds.to_str().expect("utf8"), "--count", "2", "--shard", "3/2"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -11,6 +11,7 @@
 //! frame.
 
 pub mod audio_in;
+pub mod augment;
 pub mod bands;
 pub mod dataset;
 pub mod error;
