@@ -103,7 +103,8 @@ pub fn design_bins(
     let mut k0 = 0;
     while k0 < n {
         let k1 = (k0 + CHUNK_BINS).min(n);
-        let gh: Vec<(DMatrix<Complex64>, DMatrix<Complex64>, Option<DMatrix<Complex64>>)> = (k0..k1)
+        type BinWork = (DMatrix<Complex64>, DMatrix<Complex64>, Option<DMatrix<Complex64>>);
+        let gh: Vec<BinWork> = (k0..k1)
             .into_par_iter()
             .map(|k| {
                 let g = g_at(k);

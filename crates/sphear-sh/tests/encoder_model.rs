@@ -19,7 +19,7 @@ fn coefficient_errors_db(enc: &EncoderDesign, array: &ArrayGeometry, f: f64) -> 
     let t = enc.transfer_matrix(f);
     let kr = 2.0 * std::f64::consts::PI * f * array.radius_m / 343.0;
     let b = mode_strength(4, kr, array.sphere);
-    let mut acc = vec![(0.0, 0.0, 0.0); 5];
+    let mut acc = [(0.0, 0.0, 0.0); 5];
     for d in &dirs {
         let p = plane_wave_pressure(&array.capsules, array.radius_m, array.sphere, d, f, 343.0);
         let y = real_sh(4, d, Norm::Sn3d);
@@ -121,6 +121,7 @@ fn streaming_encoder_equals_direct_convolution() {
     let firs = enc.fir_matrix();
     let d = enc.delay_samples;
     for (i, row) in firs.iter().enumerate() {
+        #[allow(clippy::needless_range_loop)] // t indexes the output and the input shift
         for t in 0..len {
             let mut acc = 0.0f64;
             for (q, h) in row.iter().enumerate() {

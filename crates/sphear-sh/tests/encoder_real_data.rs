@@ -186,13 +186,13 @@ fn eigenscape_matches_vendor_encoding_orders_0_to_2() {
     let (_, corr, ratio) = &results[1];
     // Conventions: every channel correlates positively (same ACN order and signs) and the
     // order-n RMS ratios are ≈ 1 rather than √(2n+1) (SN3D, not N3D).
-    for i in 0..9 {
-        assert!(corr[i] > 0.5, "ACN {i}: correlation {:.3}: ordering or sign convention differs", corr[i]);
+    for (i, c) in corr.iter().enumerate() {
+        assert!(*c > 0.5, "ACN {i}: correlation {c:.3}: ordering or sign convention differs");
     }
-    for i in 1..9 {
+    for (i, r) in ratio.iter().enumerate().skip(1) {
         let n = (i as f64).sqrt().floor();
         let n3d = (2.0 * n + 1.0).sqrt();
-        assert!((ratio[i].ln()).abs() < (ratio[i] / n3d).ln().abs(), "ACN {i}: ratio {:.2} looks N3D", ratio[i]);
+        assert!(r.ln().abs() < (r / n3d).ln().abs(), "ACN {i}: ratio {r:.2} looks N3D");
     }
     for (i, c) in corr.iter().enumerate().take(4) {
         assert!(*c >= 0.8, "ACN {i}: correlation {c:.3} < 0.8");

@@ -503,7 +503,7 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
             }
             Receiver::Array(_) => {
                 if let Some(snr) = cfg.snr_db {
-                    add_sensor_noise(&mut mix, snr, cfg.seed ^ 0x5EED_0F_5E45);
+                    add_sensor_noise(&mut mix, snr, cfg.seed ^ 0x005E_ED0F_5E45);
                 }
                 out.em32 = Some(mix);
             }
