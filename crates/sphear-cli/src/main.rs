@@ -7,6 +7,7 @@ mod cmd_bench;
 mod cmd_demo;
 mod cmd_encode;
 mod cmd_hrtf;
+mod cmd_live;
 mod cmd_render;
 mod cmd_sim;
 mod progress;
@@ -41,6 +42,8 @@ enum Command {
     Simulate(cmd_sim::SimulateArgs),
     /// Generate a paired dataset of many scenes (parallel, deterministic, resumable, sharded).
     Dataset(cmd_sim::DatasetArgs),
+    /// Real-time engine; file mode runs it over WAV files with OSC head tracking (device I/O: not yet).
+    Live(cmd_live::LiveArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
         #[command(subcommand)]
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Hrtf { command } => cmd_hrtf::run(&command),
         Command::Render(args) => cmd_render::run(&args),
         Command::Demo(args) => cmd_demo::run(&args),
+        Command::Live(args) => cmd_live::run(&args),
         Command::Simulate(args) => cmd_sim::run_simulate(&args),
         Command::Dataset(args) => cmd_sim::run_dataset_cmd(&args),
         Command::Bench(args) => cmd_bench::run(&args),

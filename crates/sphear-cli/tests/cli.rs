@@ -203,3 +203,26 @@ fn simulate_and_dataset_commands() {
     let o = sphear(&["dataset", spec.to_str().expect("utf8"), "-o", ds.to_str().expect("utf8"), "--count", "2", "--shard", "3/2"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn live_file_mode_is_block_size_invariant() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = shared("em32_micarraylib/3d-marco/+90deg_065_Eigenmike_Raw_32ch.wav");
+    let mut outs = Vec::new();
+    for block in ["7", "256", "1023"] {
+        let out = dir.path().join(format!("live_{block}.wav"));
+        let o = sphear(&["live", "--input", input.to_str().expect("utf8"), "--output", out.to_str().expect("utf8"), "--block", block]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("xruns"), "{}", stderr(&o));
+        let (spec, data) = read_wav(&out);
+        assert_eq!((spec.channels, data[0].len()), (2, 4800));
+        outs.push(data);
+    }
+    assert_eq!(outs[0], outs[1], "block 7 and 256 differ");
+    assert_eq!(outs[1], outs[2], "block 256 and 1023 differ");
+    let o = sphear(&["live"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = sphear(&["live", "--output-device", "default"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not available"), "{}", stderr(&o));
+}
