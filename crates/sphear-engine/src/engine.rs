@@ -8,7 +8,7 @@ use num_complex::Complex64;
 use sphear_core::conv::{FilterSpec, MatrixConvolver};
 use sphear_hrtf::{Ear, HrtfSet};
 use sphear_render::design::{
-    BinDesign, apply_diffuse_constraint, design_bins, hrtf_spectra, weights_to_fir,
+    BinDesign, apply_diffuse_constraint, design_bins, design_to_fir, hrtf_spectra,
 };
 use sphear_render::steering::SteeringTable;
 use sphear_render::{BinauralDecoder, DecoderConfig, InputKind, Method};
@@ -18,8 +18,8 @@ use sphear_sh::rotation::{
 };
 use sphear_sh::sh::num_channels;
 
-use crate::shrot::ShRotator;
 use crate::{EngineError, Result};
+use sphear_sh::rotation::ShRotator;
 
 /// Largest block accepted by [`Engine::prepare`] / [`Engine::process`], samples.
 pub const MAX_BLOCK_SAMPLES: usize = 4096;
@@ -217,35 +217,6 @@ impl ShDomainDesign {
             }
         }
     }
-}
-
-/// Same cut as `sphear_render::decoder`: central `filter_len` taps of the `design_len` design,
-/// raised-cosine tapers of `filter_len/16` taps at both ends.
-fn design_to_fir(
-    ws: &[DMatrix<Complex64>],
-    design_len: usize,
-    filter_len: usize,
-) -> Vec<Vec<Vec<f32>>> {
-    let full = weights_to_fir(ws, design_len, design_len / 2);
-    let start = design_len / 2 - filter_len / 2;
-    let taper = (filter_len / 16).max(1);
-    full.into_iter()
-        .map(|ear| {
-            ear.into_iter()
-                .map(|f| {
-                    let mut x = f[start..start + filter_len].to_vec();
-                    for t in 0..taper {
-                        let w = (0.5
-                            - 0.5 * (std::f64::consts::PI * (t as f64 + 0.5) / taper as f64).cos())
-                            as f32;
-                        x[t] *= w;
-                        x[filter_len - 1 - t] *= w;
-                    }
-                    x
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// Lock-free single-producer head-orientation cell (a seqlock over 9 `f64` stored as `AtomicU64`

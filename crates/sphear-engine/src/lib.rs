@@ -48,10 +48,9 @@
 
 pub mod engine;
 pub mod error;
-pub mod shrot;
 
 pub use engine::{
     Engine, EngineConfig, HeadRotation, MAX_BLOCK_SAMPLES, MAX_ORDER, ShDomainDesign,
 };
 pub use error::{EngineError, Result};
-pub use shrot::ShRotator;
+pub use sphear_sh::rotation::ShRotator;

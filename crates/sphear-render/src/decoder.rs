@@ -7,10 +7,14 @@ use sphear_core::Direction;
 use sphear_hrtf::{Ear, HrtfSet};
 use sphear_sh::array::ArrayGeometry;
 use sphear_sh::encoder::{EncoderConfig, EncoderDesign};
-use sphear_sh::rotation::{Mat3, mat3_transpose, rotate_direction, rotation_from_ypr, sh_rotation_matrix};
+use sphear_sh::rotation::{
+    Mat3, mat3_transpose, rotate_direction, rotation_from_ypr, sh_rotation_matrix,
+};
 use sphear_sh::sh::{Norm, num_channels, sh_matrix};
 
-use crate::design::{BinDesign, apply_diffuse_constraint, design_bins, hrtf_spectra, weights_to_fir};
+use crate::design::{
+    BinDesign, apply_diffuse_constraint, design_bins, design_to_fir, hrtf_spectra,
+};
 use crate::steering::SteeringTable;
 use crate::{RenderError, Result};
 
@@ -134,7 +138,10 @@ impl BinauralDecoder {
     /// Method not applicable to the input, order too high, bad filter length.
     pub fn design(hrtf: &HrtfSet, input: &InputKind, cfg: &DecoderConfig) -> Result<Self> {
         if cfg.filter_len < 32 || cfg.filter_len % 2 != 0 {
-            return Err(RenderError::Config(format!("filter length must be even and ≥ 32, got {}", cfg.filter_len)));
+            return Err(RenderError::Config(format!(
+                "filter length must be even and ≥ 32, got {}",
+                cfg.filter_len
+            )));
         }
         if hrtf.is_empty() {
             return Err(RenderError::Config("the HRTF set has no directions".into()));
@@ -154,7 +161,11 @@ impl BinauralDecoder {
             beta: cfg.beta,
         };
         let delay = cfg.filter_len / 2;
-        let rot = rotation_from_ypr(cfg.yaw_deg.to_radians(), cfg.pitch_deg.to_radians(), cfg.roll_deg.to_radians());
+        let rot = rotation_from_ypr(
+            cfg.yaw_deg.to_radians(),
+            cfg.pitch_deg.to_radians(),
+            cfg.roll_deg.to_radians(),
+        );
         let left: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Left)).collect();
         let right: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Right)).collect();
         let h = hrtf_spectra(&left, &right, design_len);
@@ -178,7 +189,10 @@ impl BinauralDecoder {
             }
             (InputKind::Array(array), Method::Ls | Method::MagLs) => {
                 array.check_order(cfg.order)?;
-                let enc_cfg = EncoderConfig { order: cfg.order, ..cfg.encoder.clone() };
+                let enc_cfg = EncoderConfig {
+                    order: cfg.order,
+                    ..cfg.encoder.clone()
+                };
                 let enc = EncoderDesign::new(array, fs, &enc_cfg)?;
                 let y = to_complex(&sh_matrix(cfg.order, dirs, Norm::Sn3d));
                 let mut ws = design_bins(&bd, |_| y.clone(), |k| h[k].clone());
@@ -200,7 +214,14 @@ impl BinauralDecoder {
             }
             (InputKind::Array(array), Method::EMagLsSh) => {
                 array.check_order(cfg.order)?;
-                let enc = EncoderDesign::new(array, fs, &EncoderConfig { order: cfg.order, ..cfg.encoder.clone() })?;
+                let enc = EncoderDesign::new(
+                    array,
+                    fs,
+                    &EncoderConfig {
+                        order: cfg.order,
+                        ..cfg.encoder.clone()
+                    },
+                )?;
                 let spatial = to_complex(&enc.spatial); // [n_sh × M], frequency independent
                 let table = SteeringTable::new(array, dirs, fs / 2.0, cfg.speed_m_s);
                 let spatial_t = spatial.transpose();
@@ -213,13 +234,15 @@ impl BinauralDecoder {
                 let mt = to_complex(&m.transpose());
                 let ws_rot: Vec<DMatrix<Complex64>> = ws.iter().map(|w| &mt * w).collect();
                 // Express as capsule filters (spatial matrix folded in) so one renderer fits all.
-                let ws_cap: Vec<DMatrix<Complex64>> = ws_rot.iter().map(|w| spatial.transpose() * w).collect();
+                let ws_cap: Vec<DMatrix<Complex64>> =
+                    ws_rot.iter().map(|w| spatial.transpose() * w).collect();
                 design_to_fir(&ws_cap, design_len, cfg.filter_len)
             }
             (InputKind::Array(array), Method::EMagLs2) => {
                 // Exact redesign for a rotated head: the HRTF direction v_d (head frame) is where a
                 // plane wave from world direction R·v_d appears; steer the array there.
-                let world: Vec<Direction> = dirs.iter().map(|d| rotate_direction(&rot, d)).collect();
+                let world: Vec<Direction> =
+                    dirs.iter().map(|d| rotate_direction(&rot, d)).collect();
                 let table = SteeringTable::new(array, &world, fs / 2.0, cfg.speed_m_s);
                 let g_at = |k: usize| table.matrix(bd.freq_hz(k));
                 let mut ws = design_bins(&bd, g_at, |k| h[k].clone());
@@ -246,38 +269,16 @@ impl BinauralDecoder {
 
     /// Filter length in taps.
     pub fn filter_len(&self) -> usize {
-        self.filters.first().and_then(|e| e.first()).map_or(0, |f| f.len())
+        self.filters
+            .first()
+            .and_then(|e| e.first())
+            .map_or(0, |f| f.len())
     }
-}
-
-/// FIRs of `filter_len` taps, delay `filter_len/2`, from weights designed on `design_len` bins:
-/// the `design_len`-tap responses (delay `design_len/2`) are cut to their central `filter_len`
-/// taps, with raised-cosine tapers of `filter_len/16` taps at both ends.
-fn design_to_fir(ws: &[DMatrix<Complex64>], design_len: usize, filter_len: usize) -> Vec<Vec<Vec<f32>>> {
-    let full = weights_to_fir(ws, design_len, design_len / 2);
-    let start = design_len / 2 - filter_len / 2;
-    let taper = (filter_len / 16).max(1);
-    full.into_iter()
-        .map(|ear| {
-            ear.into_iter()
-                .map(|f| {
-                    let mut x = f[start..start + filter_len].to_vec();
-                    for t in 0..taper {
-                        let w = (0.5 - 0.5 * (std::f64::consts::PI * (t as f64 + 0.5) / taper as f64).cos()) as f32;
-                        x[t] *= w;
-                        x[filter_len - 1 - t] *= w;
-                    }
-                    x
-                })
-                .collect()
-        })
-        .collect()
 }
 
 fn to_complex(m: &DMatrix<f64>) -> DMatrix<Complex64> {
     m.map(|v| Complex64::new(v, 0.0))
 }
-
 
 /// Rotate SH-domain FIRs for a head rotation `rot`: `w' = Mᵀ w` with `M y(u) = y(Rᵀ u)`.
 fn rotate_sh_firs(firs: Vec<Vec<Vec<f32>>>, order: usize, rot: &Mat3) -> Vec<Vec<Vec<f32>>> {

@@ -30,7 +30,11 @@ use realfft::RealFftPlanner;
 /// # References
 /// T. Deppisch et al., I3DA 2021, and their eMagLS code (`getEMagLs2Filters.m`: `s = 1 ./ max(s,
 /// 0.01 * max(s))`).
-pub fn regularised_ls(g: &DMatrix<Complex64>, h: &DMatrix<Complex64>, beta: f64) -> DMatrix<Complex64> {
+pub fn regularised_ls(
+    g: &DMatrix<Complex64>,
+    h: &DMatrix<Complex64>,
+    beta: f64,
+) -> DMatrix<Complex64> {
     let rank_dim = g.nrows().max(g.ncols());
     if g.nrows() > g.ncols() {
         // Tall system (many directions): G = Q R, then the SVD of the small R (same singular
@@ -44,7 +48,12 @@ pub fn regularised_ls(g: &DMatrix<Complex64>, h: &DMatrix<Complex64>, beta: f64)
     svd_solve(g, h, beta, rank_dim)
 }
 
-fn svd_solve(g: &DMatrix<Complex64>, h: &DMatrix<Complex64>, beta: f64, rank_dim: usize) -> DMatrix<Complex64> {
+fn svd_solve(
+    g: &DMatrix<Complex64>,
+    h: &DMatrix<Complex64>,
+    beta: f64,
+    rank_dim: usize,
+) -> DMatrix<Complex64> {
     let svd = g.clone().svd(true, true);
     let (Some(u), Some(v_t)) = (svd.u.as_ref(), svd.v_t.as_ref()) else {
         return DMatrix::zeros(g.ncols(), h.ncols());
@@ -56,7 +65,11 @@ fn svd_solve(g: &DMatrix<Complex64>, h: &DMatrix<Complex64>, beta: f64, rank_dim
     let uh_h = u.adjoint() * h; // [r × 2]
     let mut scaled = uh_h;
     for i in 0..s.len() {
-        let f = if s[i] > rank_tol { 1.0 / s[i].max(floor) } else { 0.0 };
+        let f = if s[i] > rank_tol {
+            1.0 / s[i].max(floor)
+        } else {
+            0.0
+        };
         scaled.row_mut(i).scale_mut(f);
     }
     v_t.adjoint() * scaled
@@ -103,13 +116,21 @@ pub fn design_bins(
     let mut k0 = 0;
     while k0 < n {
         let k1 = (k0 + CHUNK_BINS).min(n);
-        type BinWork = (DMatrix<Complex64>, DMatrix<Complex64>, Option<DMatrix<Complex64>>);
+        type BinWork = (
+            DMatrix<Complex64>,
+            DMatrix<Complex64>,
+            Option<DMatrix<Complex64>>,
+        );
         let gh: Vec<BinWork> = (k0..k1)
             .into_par_iter()
             .map(|k| {
                 let g = g_at(k);
                 let h = h_at(k);
-                let ls = if is_mag(k) { None } else { Some(regularised_ls(&g, &h, cfg.beta)) };
+                let ls = if is_mag(k) {
+                    None
+                } else {
+                    Some(regularised_ls(&g, &h, cfg.beta))
+                };
                 (g, h, ls)
             })
             .collect();
@@ -136,7 +157,11 @@ pub fn design_bins(
 /// Convert per-bin weights `W_k` `[K × 2]` to FIR filters `[ear][channel][tap]` of `filter_len`
 /// taps with a linear-phase delay of `delay_samples` and short raised-cosine tapers at both ends
 /// (`filter_len/16` taps).
-pub fn weights_to_fir(ws: &[DMatrix<Complex64>], filter_len: usize, delay_samples: usize) -> Vec<Vec<Vec<f32>>> {
+pub fn weights_to_fir(
+    ws: &[DMatrix<Complex64>],
+    filter_len: usize,
+    delay_samples: usize,
+) -> Vec<Vec<Vec<f32>>> {
     let n_ch = ws.first().map_or(0, |w| w.nrows());
     let mut planner = RealFftPlanner::<f64>::new();
     let inv = planner.plan_fft_inverse(filter_len);
@@ -146,7 +171,8 @@ pub fn weights_to_fir(ws: &[DMatrix<Complex64>], filter_len: usize, delay_sample
             if t < taper {
                 0.5 - 0.5 * (std::f64::consts::PI * (t as f64 + 0.5) / taper as f64).cos()
             } else if t >= filter_len - taper {
-                0.5 - 0.5 * (std::f64::consts::PI * ((filter_len - t) as f64 - 0.5) / taper as f64).cos()
+                0.5 - 0.5
+                    * (std::f64::consts::PI * ((filter_len - t) as f64 - 0.5) / taper as f64).cos()
             } else {
                 1.0
             }
@@ -157,7 +183,8 @@ pub fn weights_to_fir(ws: &[DMatrix<Complex64>], filter_len: usize, delay_sample
         for (c, fir) in ear.iter_mut().enumerate() {
             let mut spec = inv.make_input_vec();
             for (k, s) in spec.iter_mut().enumerate() {
-                let ph = -2.0 * std::f64::consts::PI * k as f64 * delay_samples as f64 / filter_len as f64;
+                let ph = -2.0 * std::f64::consts::PI * k as f64 * delay_samples as f64
+                    / filter_len as f64;
                 *s = ws[k][(c, e)] * Complex64::from_polar(1.0, ph);
             }
             spec[0].im = 0.0;
@@ -173,9 +200,43 @@ pub fn weights_to_fir(ws: &[DMatrix<Complex64>], filter_len: usize, delay_sample
     firs
 }
 
+/// FIRs of `filter_len` taps, delay `filter_len/2`, from weights designed on `design_len` bins:
+/// the `design_len`-tap responses (delay `design_len/2`) are cut to their central `filter_len`
+/// taps, with raised-cosine tapers of `filter_len/16` taps at both ends.
+pub fn design_to_fir(
+    ws: &[DMatrix<Complex64>],
+    design_len: usize,
+    filter_len: usize,
+) -> Vec<Vec<Vec<f32>>> {
+    let full = weights_to_fir(ws, design_len, design_len / 2);
+    let start = design_len / 2 - filter_len / 2;
+    let taper = (filter_len / 16).max(1);
+    full.into_iter()
+        .map(|ear| {
+            ear.into_iter()
+                .map(|f| {
+                    let mut x = f[start..start + filter_len].to_vec();
+                    for t in 0..taper {
+                        let w = (0.5
+                            - 0.5 * (std::f64::consts::PI * (t as f64 + 0.5) / taper as f64).cos())
+                            as f32;
+                        x[t] *= w;
+                        x[filter_len - 1 - t] *= w;
+                    }
+                    x
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Spectra of HRIRs on the design grid: `[bin] → [D × 2]`, HRIRs truncated (with a short
 /// fade-out) or zero-padded to `filter_len`.
-pub fn hrtf_spectra(left: &[&[f32]], right: &[&[f32]], filter_len: usize) -> Vec<DMatrix<Complex64>> {
+pub fn hrtf_spectra(
+    left: &[&[f32]],
+    right: &[&[f32]],
+    filter_len: usize,
+) -> Vec<DMatrix<Complex64>> {
     let d = left.len();
     let mut planner = RealFftPlanner::<f64>::new();
     let fwd = planner.plan_fft_forward(filter_len);
@@ -189,7 +250,9 @@ pub fn hrtf_spectra(left: &[&[f32]], right: &[&[f32]], filter_len: usize) -> Vec
             for t in 0..n {
                 let mut v = ir[t] as f64;
                 if ir.len() > filter_len && t >= n - fade {
-                    v *= 0.5 + 0.5 * (std::f64::consts::PI * (t - (n - fade)) as f64 / fade as f64).cos();
+                    v *= 0.5
+                        + 0.5
+                            * (std::f64::consts::PI * (t - (n - fade)) as f64 / fade as f64).cos();
                 }
                 buf[t] = v;
             }
@@ -235,7 +298,10 @@ pub fn apply_diffuse_constraint(
 }
 
 /// `M` with `Mᴴ R̂ M = R`, closest to identity (see [`apply_diffuse_constraint`]).
-pub fn covariance_mixing(r: &DMatrix<Complex64>, r_hat: &DMatrix<Complex64>) -> Option<DMatrix<Complex64>> {
+pub fn covariance_mixing(
+    r: &DMatrix<Complex64>,
+    r_hat: &DMatrix<Complex64>,
+) -> Option<DMatrix<Complex64>> {
     // nalgebra's Cholesky gives lower L with A = L Lᴴ; X = Lᴴ is upper with A = Xᴴ X.
     let x = r.clone().cholesky()?.l().adjoint();
     let x_hat = r_hat.clone().cholesky()?.l().adjoint();
@@ -258,7 +324,12 @@ mod tests {
     #[test]
     fn ls_recovers_exact_solution() {
         // Overdetermined consistent system: G W = H exactly -> LS with tiny beta recovers W.
-        let g = DMatrix::from_fn(20, 4, |i, j| Complex64::new(((i * 3 + j * 7) % 11) as f64 - 5.0, ((i + 2 * j) % 5) as f64));
+        let g = DMatrix::from_fn(20, 4, |i, j| {
+            Complex64::new(
+                ((i * 3 + j * 7) % 11) as f64 - 5.0,
+                ((i + 2 * j) % 5) as f64,
+            )
+        });
         let w = DMatrix::from_fn(4, 2, |i, j| Complex64::new(i as f64 - 1.5, j as f64 + 0.5));
         let h = &g * &w;
         let est = regularised_ls(&g, &h, 1e-9);
@@ -268,8 +339,10 @@ mod tests {
     #[test]
     fn covariance_mixing_matches_target_exactly() {
         let c = |re: f64, im: f64| Complex64::new(re, im);
-        let r = DMatrix::from_row_slice(2, 2, &[c(2.0, 0.0), c(0.3, 0.4), c(0.3, -0.4), c(1.5, 0.0)]);
-        let r_hat = DMatrix::from_row_slice(2, 2, &[c(1.0, 0.0), c(0.9, 0.1), c(0.9, -0.1), c(1.2, 0.0)]);
+        let r =
+            DMatrix::from_row_slice(2, 2, &[c(2.0, 0.0), c(0.3, 0.4), c(0.3, -0.4), c(1.5, 0.0)]);
+        let r_hat =
+            DMatrix::from_row_slice(2, 2, &[c(1.0, 0.0), c(0.9, 0.1), c(0.9, -0.1), c(1.2, 0.0)]);
         let m = covariance_mixing(&r, &r_hat).expect("pd");
         let got = m.adjoint() * &r_hat * &m;
         assert!((got - &r).norm() < 1e-12);

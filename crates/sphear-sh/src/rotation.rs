@@ -130,30 +130,149 @@ pub fn rotation_from_quaternion(w: f64, x: f64, y: f64, z: f64) -> Mat3 {
     ]
 }
 
-/// Band matrix of order `l` stored densely, indices `-l..=l` mapped to `0..2l+1`.
-struct Band {
-    l: i64,
-    m: Vec<f64>,
+/// Preallocated real-SH rotation matrix of order `N` (block diagonal, one block per order).
+///
+/// # References
+/// J. Ivanic, K. Ruedenberg, "Rotation matrices for real spherical harmonics. Direct
+/// determination by recursion", J. Phys. Chem. 100 (1996) 6342–6347; Additions and
+/// corrections, J. Phys. Chem. A 102 (1998) 9099–9100.
+#[derive(Debug, Clone)]
+pub struct ShRotator {
+    order: usize,
+    /// `blocks[l]`: row-major `(2l+1) × (2l+1)`, rows/cols indexed by `m + l`.
+    blocks: Vec<Vec<f64>>,
 }
 
-impl Band {
-    fn get(&self, a: i64, b: i64) -> f64 {
-        let w = (2 * self.l + 1) as usize;
-        self.m[(a + self.l) as usize * w + (b + self.l) as usize]
+#[inline]
+fn get(block: &[f64], l: i64, a: i64, b: i64) -> f64 {
+    let w = (2 * l + 1) as usize;
+    block[(a + l) as usize * w + (b + l) as usize]
+}
+
+/// Ivanic–Ruedenberg helper `P(i, a, b)` for band `l` from band `l-1` (`prev`) and band 1 (`r1`).
+#[inline]
+fn ir_p(i: i64, a: i64, b: i64, l: i64, r1: &[f64], prev: &[f64]) -> f64 {
+    let ri1 = get(r1, 1, i, 1);
+    let rim1 = get(r1, 1, i, -1);
+    let ri0 = get(r1, 1, i, 0);
+    if b == -l {
+        ri1 * get(prev, l - 1, a, -l + 1) + rim1 * get(prev, l - 1, a, l - 1)
+    } else if b == l {
+        ri1 * get(prev, l - 1, a, l - 1) - rim1 * get(prev, l - 1, a, -l + 1)
+    } else {
+        ri0 * get(prev, l - 1, a, b)
     }
 }
 
-/// Ivanic–Ruedenberg helper `P(i, a, b)` for band `l` from band `l-1` and the first band.
-fn ir_p(i: i64, a: i64, b: i64, l: i64, r1: &Band, prev: &Band) -> f64 {
-    let ri1 = r1.get(i, 1);
-    let rim1 = r1.get(i, -1);
-    let ri0 = r1.get(i, 0);
-    if b == -l {
-        ri1 * prev.get(a, -l + 1) + rim1 * prev.get(a, l - 1)
-    } else if b == l {
-        ri1 * prev.get(a, l - 1) - rim1 * prev.get(a, -l + 1)
-    } else {
-        ri0 * prev.get(a, b)
+impl ShRotator {
+    /// Allocates the blocks for order `order` and sets the identity.
+    pub fn new(order: usize) -> Self {
+        let blocks = (0..=order)
+            .map(|l| {
+                let w = 2 * l + 1;
+                let mut b = vec![0.0; w * w];
+                for i in 0..w {
+                    b[i * w + i] = 1.0;
+                }
+                b
+            })
+            .collect();
+        Self { order, blocks }
+    }
+
+    /// SH order `N`.
+    pub fn order(&self) -> usize {
+        self.order
+    }
+
+    /// Block of order `l`: row-major `(2l+1)²`, entry `(m+l, m'+l)` = `M[l²+l+m, l²+l+m']`.
+    pub fn block(&self, l: usize) -> &[f64] {
+        &self.blocks[l]
+    }
+
+    /// Entry `M[row, col]` of the full `(N+1)² × (N+1)²` matrix (ACN indices); 0 off the blocks.
+    pub fn get(&self, row: usize, col: usize) -> f64 {
+        let lr = row.isqrt();
+        let lc = col.isqrt();
+        if lr != lc || lr > self.order {
+            return 0.0;
+        }
+        let w = 2 * lr + 1;
+        let off = lr * lr;
+        self.blocks[lr][(row - off) * w + (col - off)]
+    }
+
+    /// Fills the matrix for rotation `r` (`M · y(u) = y(r · u)`); no allocation.
+    pub fn compute(&mut self, r: &Mat3) {
+        if self.order == 0 {
+            return;
+        }
+        // ACN order of first-order harmonics: m = -1 ↔ y, 0 ↔ z, +1 ↔ x.
+        let axis = |m: i64| -> usize {
+            match m {
+                -1 => 1,
+                0 => 2,
+                _ => 0,
+            }
+        };
+        {
+            let b1 = &mut self.blocks[1];
+            for a in -1..=1_i64 {
+                for b in -1..=1_i64 {
+                    b1[((a + 1) * 3 + (b + 1)) as usize] = r[axis(a)][axis(b)];
+                }
+            }
+        }
+        for l in 2..=self.order as i64 {
+            let (lo, hi) = self.blocks.split_at_mut(l as usize);
+            let r1: &[f64] = &lo[1];
+            let prev: &[f64] = &lo[l as usize - 1];
+            let cur: &mut [f64] = &mut hi[0];
+            let w = (2 * l + 1) as usize;
+            for m in -l..=l {
+                let am = m.abs();
+                let d = if m == 0 { 1.0 } else { 0.0 };
+                for n in -l..=l {
+                    let denom = if n.abs() < l {
+                        ((l + n) * (l - n)) as f64
+                    } else {
+                        ((2 * l) * (2 * l - 1)) as f64
+                    };
+                    let u = (((l + m) * (l - m)) as f64 / denom).sqrt();
+                    let v = 0.5
+                        * ((1.0 + d) * ((l + am - 1) * (l + am)) as f64 / denom).sqrt()
+                        * (1.0 - 2.0 * d);
+                    let wgt = -0.5 * (((l - am - 1) * (l - am)) as f64 / denom).sqrt() * (1.0 - d);
+                    let mut val = 0.0;
+                    if u != 0.0 {
+                        val += u * ir_p(0, m, n, l, r1, prev);
+                    }
+                    if v != 0.0 {
+                        let vv = if m == 0 {
+                            ir_p(1, 1, n, l, r1, prev) + ir_p(-1, -1, n, l, r1, prev)
+                        } else if m > 0 {
+                            let d1: f64 = if m == 1 { 1.0 } else { 0.0 };
+                            ir_p(1, m - 1, n, l, r1, prev) * (1.0 + d1).sqrt()
+                                - ir_p(-1, -m + 1, n, l, r1, prev) * (1.0 - d1)
+                        } else {
+                            let d1: f64 = if m == -1 { 1.0 } else { 0.0 };
+                            ir_p(1, m + 1, n, l, r1, prev) * (1.0 - d1)
+                                + ir_p(-1, -m - 1, n, l, r1, prev) * (1.0 + d1).sqrt()
+                        };
+                        val += v * vv;
+                    }
+                    if wgt != 0.0 {
+                        let ww = if m > 0 {
+                            ir_p(1, m + 1, n, l, r1, prev) + ir_p(-1, -m - 1, n, l, r1, prev)
+                        } else {
+                            ir_p(1, m - 1, n, l, r1, prev) - ir_p(-1, -m + 1, n, l, r1, prev)
+                        };
+                        val += wgt * ww;
+                    }
+                    cur[(m + l) as usize * w + (n + l) as usize] = val;
+                }
+            }
+        }
     }
 }
 
@@ -163,7 +282,8 @@ fn ir_p(i: i64, a: i64, b: i64, l: i64, r1: &Band, prev: &Band) -> f64 {
 /// N3D and SN3D harmonics. Rotating an SH-domain sound field `a` (plane wave `s·y(u)`) by `R`
 /// is `a' = M a`.
 ///
-/// Method: the order-1 block is `R` with rows/columns permuted to ACN order `(y, z, x)`;
+/// Computed by [`ShRotator`] (which fills preallocated blocks without allocating, for the
+/// audio thread). Method: the order-1 block is `R` with rows/columns permuted to ACN order `(y, z, x)`;
 /// higher orders follow the recursion of Ivanic & Ruedenberg with the published errata
 /// (functions `u, v, w` and `U, V, W` built from `P(i, a, b)`). Orthogonal to ~1e-13 at order 30.
 ///
@@ -172,96 +292,8 @@ fn ir_p(i: i64, a: i64, b: i64, l: i64, r1: &Band, prev: &Band) -> f64 {
 /// determination by recursion", J. Phys. Chem. 100 (1996) 6342–6347; Additions and
 /// corrections, J. Phys. Chem. A 102 (1998) 9099–9100.
 pub fn sh_rotation_matrix(order: usize, r: &Mat3) -> DMatrix<f64> {
+    let mut rot = ShRotator::new(order);
+    rot.compute(r);
     let nch = num_channels(order);
-    let mut out = DMatrix::zeros(nch, nch);
-    out[(0, 0)] = 1.0;
-    if order == 0 {
-        return out;
-    }
-    // ACN order of first-order harmonics: m = -1 ↔ y, 0 ↔ z, +1 ↔ x.
-    let axis = |m: i64| -> usize {
-        match m {
-            -1 => 1,
-            0 => 2,
-            _ => 0,
-        }
-    };
-    let mut r1 = Band {
-        l: 1,
-        m: vec![0.0; 9],
-    };
-    for a in -1..=1_i64 {
-        for b in -1..=1_i64 {
-            r1.m[((a + 1) * 3 + (b + 1)) as usize] = r[axis(a)][axis(b)];
-        }
-    }
-    let store = |out: &mut DMatrix<f64>, band: &Band| {
-        let l = band.l;
-        let off = (l * l) as usize;
-        let w = (2 * l + 1) as usize;
-        for i in 0..w {
-            for j in 0..w {
-                out[(off + i, off + j)] = band.m[i * w + j];
-            }
-        }
-    };
-    store(&mut out, &r1);
-    let mut prev = Band {
-        l: 1,
-        m: r1.m.clone(),
-    };
-    for l in 2..=order as i64 {
-        let w = (2 * l + 1) as usize;
-        let mut cur = Band {
-            l,
-            m: vec![0.0; w * w],
-        };
-        for m in -l..=l {
-            let am = m.abs();
-            let d = if m == 0 { 1.0 } else { 0.0 };
-            for n in -l..=l {
-                let denom = if n.abs() < l {
-                    ((l + n) * (l - n)) as f64
-                } else {
-                    ((2 * l) * (2 * l - 1)) as f64
-                };
-                let u = (((l + m) * (l - m)) as f64 / denom).sqrt();
-                let v = 0.5
-                    * ((1.0 + d) * ((l + am - 1) * (l + am)) as f64 / denom).sqrt()
-                    * (1.0 - 2.0 * d);
-                let wgt = -0.5 * (((l - am - 1) * (l - am)) as f64 / denom).sqrt() * (1.0 - d);
-
-                let mut val = 0.0;
-                if u != 0.0 {
-                    val += u * ir_p(0, m, n, l, &r1, &prev);
-                }
-                if v != 0.0 {
-                    let vv = if m == 0 {
-                        ir_p(1, 1, n, l, &r1, &prev) + ir_p(-1, -1, n, l, &r1, &prev)
-                    } else if m > 0 {
-                        let d1: f64 = if m == 1 { 1.0 } else { 0.0 };
-                        ir_p(1, m - 1, n, l, &r1, &prev) * (1.0 + d1).sqrt()
-                            - ir_p(-1, -m + 1, n, l, &r1, &prev) * (1.0 - d1)
-                    } else {
-                        let d1: f64 = if m == -1 { 1.0 } else { 0.0 };
-                        ir_p(1, m + 1, n, l, &r1, &prev) * (1.0 - d1)
-                            + ir_p(-1, -m - 1, n, l, &r1, &prev) * (1.0 + d1).sqrt()
-                    };
-                    val += v * vv;
-                }
-                if wgt != 0.0 {
-                    let ww = if m > 0 {
-                        ir_p(1, m + 1, n, l, &r1, &prev) + ir_p(-1, -m - 1, n, l, &r1, &prev)
-                    } else {
-                        ir_p(1, m - 1, n, l, &r1, &prev) - ir_p(-1, -m + 1, n, l, &r1, &prev)
-                    };
-                    val += wgt * ww;
-                }
-                cur.m[(m + l) as usize * w + (n + l) as usize] = val;
-            }
-        }
-        store(&mut out, &cur);
-        prev = cur;
-    }
-    out
+    DMatrix::from_fn(nch, nch, |i, j| rot.get(i, j))
 }
