@@ -76,7 +76,9 @@ pub fn run(args: &EncodeArgs) -> Result<ExitCode> {
     let design = EncoderDesign::new(&array, info.sample_rate_hz as f64, &config)?;
     let mut enc = design.stream()?;
     let bar = FrameProgress::new(info.frames, "encoding");
-    process_file(&mut enc, &args.input, &args.output, &mut |d, t| bar.update(d, t))?;
+    process_file(&mut enc, &args.input, &args.output, &mut |d, t| {
+        bar.update(d, t)
+    })?;
     bar.finish();
     eprintln!(
         "encoded {} ({} ch, {} Hz, {} frames) with array '{}' to order {} AmbiX (ACN/SN3D, {} ch) -> {}; \

@@ -17,10 +17,12 @@ use sphear_sh::sh::order_from_channels;
 
 /// Arguments of `sphear live`.
 #[derive(Debug, Args)]
-#[command(after_help = "File mode: sphear live --input em32.wav --output binaural.wav [--block 256] [--osc-port 9000] \
+#[command(
+    after_help = "File mode: sphear live --input em32.wav --output binaural.wav [--block 256] [--osc-port 9000] \
 [--realtime]. Head tracking over OSC (UDP, 127.0.0.1): SPARTA /ypr, IEM /SceneRotator/ypr and /SceneRotator/quaternions. \
 The output is aligned with the input (the engine latency, printed, is removed). Audio-device mode (--input-device/\
---output-device) is not available yet.")]
+--output-device) is not available yet."
+)]
 pub struct LiveArgs {
     /// Input WAV (em32 capsules, 32 ch, or AmbiX).
     #[arg(long)]
@@ -58,7 +60,9 @@ pub struct LiveArgs {
 pub fn run(args: &LiveArgs) -> Result<ExitCode> {
     let (Some(input), Some(output)) = (&args.input, &args.output) else {
         if args.input_device.is_some() || args.output_device.is_some() {
-            bail!("audio-device I/O is not available in this build yet; use --input FILE.wav --output FILE.wav");
+            bail!(
+                "audio-device I/O is not available in this build yet; use --input FILE.wav --output FILE.wav"
+            );
         }
         bail!("give --input FILE.wav and --output FILE.wav (file mode)");
     };
@@ -74,7 +78,11 @@ pub fn run(args: &LiveArgs) -> Result<ExitCode> {
     } else if let Some(order) = order_from_channels(info.channels) {
         EngineConfig::ambix(order)
     } else {
-        bail!("{}: {} channels is neither em32 (32) nor AmbiX ((N+1)²)", input.display(), info.channels);
+        bail!(
+            "{}: {} channels is neither em32 (32) nor AmbiX ((N+1)²)",
+            input.display(),
+            info.channels
+        );
     };
     cfg.partition_len = args.partition;
     let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
@@ -97,7 +105,8 @@ pub fn run(args: &LiveArgs) -> Result<ExitCode> {
     let state = Arc::new(HeadState::new());
     let _listener = match args.osc_port {
         Some(p) => {
-            let l = OscListener::spawn(&format!("127.0.0.1:{p}"), state.clone()).context("OSC listener")?;
+            let l = OscListener::spawn(&format!("127.0.0.1:{p}"), state.clone())
+                .context("OSC listener")?;
             eprintln!("listening for OSC head tracking on {}", l.local_addr());
             Some(l)
         }
@@ -108,7 +117,8 @@ pub fn run(args: &LiveArgs) -> Result<ExitCode> {
     let mut inbuf: Vec<Vec<f32>> = vec![Vec::with_capacity(args.block); n_in];
     let mut outbuf: Vec<Vec<f32>> = vec![vec![0.0; args.block]; 2];
     let period = Duration::from_secs_f64(args.block as f64 / fs);
-    let (mut skip, mut written, mut late_blocks, mut max_cpu, mut sum_cpu, mut blocks) = (latency as u64, 0u64, 0u64, 0f64, 0f64, 0u64);
+    let (mut skip, mut written, mut late_blocks, mut max_cpu, mut sum_cpu, mut blocks) =
+        (latency as u64, 0u64, 0u64, 0f64, 0f64, 0u64);
     let start = Instant::now();
     let mut last_received = 0;
     while written < info.frames {

@@ -38,10 +38,12 @@ pub enum MethodArg {
 
 /// Arguments of `sphear render`.
 #[derive(Debug, Args)]
-#[command(after_help = "Head rotation: --yaw positive = head turns LEFT (a source at azimuth a is heard at a - yaw); \
+#[command(
+    after_help = "Head rotation: --yaw positive = head turns LEFT (a source at azimuth a is heard at a - yaw); \
 --pitch positive = nose up; --roll positive = left ear up. Angles in degrees, applied as yaw, then pitch, then roll \
 (intrinsic z-y'-x'').\n\nHRTF: --hrtf wins; otherwise /usr/share/libmysofa/default.sofa if installed; otherwise the \
-embedded spherical-head model. The log names the HRTF used.")]
+embedded spherical-head model. The log names the HRTF used."
+)]
 pub struct RenderArgs {
     /// Input WAV: em32 capsule signals (32 ch) or AmbiX (ACN/SN3D).
     pub input: PathBuf,
@@ -130,7 +132,10 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
             if let Some(o) = args.order
                 && o != file_order
             {
-                bail!("--order {o} does not match the AmbiX file's order {file_order} ({} channels)", info.channels);
+                bail!(
+                    "--order {o} does not match the AmbiX file's order {file_order} ({} channels)",
+                    info.channels
+                );
             }
             (InputKind::Ambix { order: file_order }, file_order)
         }
@@ -145,7 +150,13 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     };
     let fs = info.sample_rate_hz as f64;
     let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
-    eprintln!("HRTF: {} ({} directions, {} taps at {} Hz)", hrtf.origin, hrtf.set.len(), hrtf.set.ir_len(), fs);
+    eprintln!(
+        "HRTF: {} ({} directions, {} taps at {} Hz)",
+        hrtf.origin,
+        hrtf.set.len(),
+        hrtf.set.ir_len(),
+        fs
+    );
     for n in &hrtf.notes {
         eprintln!("HRTF: {n}");
     }
@@ -176,7 +187,9 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     let mut renderer = BinauralRenderer::new(&decoder, args.block)?;
     let bar = FrameProgress::new(info.frames, "rendering");
     let t1 = std::time::Instant::now();
-    process_file(&mut renderer, &args.input, &args.output, &mut |d, t| bar.update(d, t))?;
+    process_file(&mut renderer, &args.input, &args.output, &mut |d, t| {
+        bar.update(d, t)
+    })?;
     bar.finish();
     let dur_s = info.frames as f64 / fs;
     let el = t1.elapsed().as_secs_f64();
@@ -193,7 +206,13 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
 
 fn num_inputs_desc(input: &InputKind, order: usize) -> String {
     match input {
-        InputKind::Array(a) => format!("{} capsules of '{}' (order {order})", a.num_capsules(), a.name),
-        InputKind::Ambix { order } => format!("{} AmbiX channels (order {order})", num_channels(*order)),
+        InputKind::Array(a) => format!(
+            "{} capsules of '{}' (order {order})",
+            a.num_capsules(),
+            a.name
+        ),
+        InputKind::Ambix { order } => {
+            format!("{} AmbiX channels (order {order})", num_channels(*order))
+        }
     }
 }

@@ -35,9 +35,11 @@ pub enum SplitArg {
 
 /// Arguments of `sphear dataset`.
 #[derive(Debug, Args)]
-#[command(after_help = "Sharding: run N processes with --shard I/N (I = 0..N-1) and the same spec, count and seed, \
+#[command(
+    after_help = "Sharding: run N processes with --shard I/N (I = 0..N-1) and the same spec, count and seed, \
 e.g. a Slurm job array `--shard $SLURM_ARRAY_TASK_ID/16` or a Kubernetes indexed Job `--shard $JOB_COMPLETION_INDEX/16`. \
-Item i is identical whatever the shard or thread count. Reruns skip finished items (resume).")]
+Item i is identical whatever the shard or thread count. Reruns skip finished items (resume)."
+)]
 pub struct DatasetArgs {
     /// Scene spec (TOML).
     pub spec: PathBuf,
@@ -70,7 +72,11 @@ pub fn run_simulate(args: &SimulateArgs) -> Result<ExitCode> {
     eprintln!("HRTF: {}", ctx.hrtf_origin);
     let t0 = std::time::Instant::now();
     let out = render_scene(&cfg, &ctx)?;
-    write_scene(&args.output, &out, serde_json::json!({ "hrtf": ctx.hrtf_origin }))?;
+    write_scene(
+        &args.output,
+        &out,
+        serde_json::json!({ "hrtf": ctx.hrtf_origin }),
+    )?;
     match &cfg.room {
         Some(r) => eprintln!(
             "room {:.2} x {:.2} x {:.2} m, RT60 target {:.2} s (500 Hz), measured T30 {}",
@@ -95,7 +101,11 @@ pub fn run_simulate(args: &SimulateArgs) -> Result<ExitCode> {
             s.signal
         );
     }
-    eprintln!("wrote {} in {:.2} s", args.output.display(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote {} in {:.2} s",
+        args.output.display(),
+        t0.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -117,16 +127,28 @@ pub fn run_dataset_cmd(args: &DatasetArgs) -> Result<ExitCode> {
     let seed = match split {
         Split::Test => {
             if args.seed.is_some_and(|s| s != TEST_SPLIT_SEED) {
-                bail!("the test split uses its reserved seed {TEST_SPLIT_SEED:#x}; do not pass --seed");
+                bail!(
+                    "the test split uses its reserved seed {TEST_SPLIT_SEED:#x}; do not pass --seed"
+                );
             }
             TEST_SPLIT_SEED
         }
         Split::Train => args.seed.unwrap_or(spec.seed),
     };
     if let Some(t) = args.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global().ok();
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t.max(1))
+            .build_global()
+            .ok();
     }
-    let job = DatasetJob { spec, out_dir: args.output.clone(), count: args.count, shard: (si, sn), seed, split };
+    let job = DatasetJob {
+        spec,
+        out_dir: args.output.clone(),
+        count: args.count,
+        shard: (si, sn),
+        seed,
+        split,
+    };
     let bar = FrameProgress::new(args.count.div_ceil(sn), "scenes");
     let summary = run_dataset(&job, &|d, t| bar.update(d, t))?;
     bar.finish();
@@ -137,7 +159,11 @@ pub fn run_dataset_cmd(args: &DatasetArgs) -> Result<ExitCode> {
         summary.skipped,
         summary.wall_s,
         args.output.display(),
-        if summary.wall_s > 0.0 { summary.generated as f64 / summary.wall_s * 60.0 } else { 0.0 }
+        if summary.wall_s > 0.0 {
+            summary.generated as f64 / summary.wall_s * 60.0
+        } else {
+            0.0
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -16,9 +16,9 @@ impl FrameProgress {
             return Self { bar: None };
         }
         let bar = ProgressBar::new(total_frames);
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}")
-        {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+        ) {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(message.to_string());

@@ -4,17 +4,31 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn sphear(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sphear")).args(args).output().expect("run sphear")
+    Command::new(env!("CARGO_BIN_EXE_sphear"))
+        .args(args)
+        .output()
+        .expect("run sphear")
 }
 
 fn shared(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
-    assert!(p.exists(), "test data missing: {} (CI has ../shared/data beside the checkout)", p.display());
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "test data missing: {} (CI has ../shared/data beside the checkout)",
+        p.display()
+    );
     p
 }
 
 fn write_wav(path: &Path, rate: u32, chans: &[Vec<f32>]) {
-    let spec = hound::WavSpec { channels: chans.len() as u16, sample_rate: rate, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: chans.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(path, spec).expect("create");
     for i in 0..chans[0].len() {
         for c in chans {
@@ -44,7 +58,12 @@ fn encode_real_em32_file_gives_ambix_of_same_rate_and_length() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("foa.wav");
     let input = shared("em32_micarraylib/3d-marco/+90deg_065_Eigenmike_Raw_32ch.wav");
-    let o = sphear(&["encode", input.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")]);
+    let o = sphear(&[
+        "encode",
+        input.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (spec, data) = read_wav(&out);
     assert_eq!(spec.channels, 25);
@@ -52,7 +71,16 @@ fn encode_real_em32_file_gives_ambix_of_same_rate_and_length() {
     assert_eq!(data[0].len(), 4800);
     // lower order on request
     let out2 = dir.path().join("o1.wav");
-    let o = sphear(&["encode", input.to_str().expect("utf8"), "-o", out2.to_str().expect("utf8"), "--order", "1", "--max-gain-db", "10"]);
+    let o = sphear(&[
+        "encode",
+        input.to_str().expect("utf8"),
+        "-o",
+        out2.to_str().expect("utf8"),
+        "--order",
+        "1",
+        "--max-gain-db",
+        "10",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read_wav(&out2).0.channels, 4);
 }
@@ -67,7 +95,11 @@ fn encode_errors_exit_2_and_write_nothing() {
     write_wav(&stereo, 48000, &[vec![0.1; 100], vec![0.2; 100]]);
     let o = sphear(&["encode", stereo.to_str().expect("utf8"), "-o", outs]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("expected 32 channels"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected 32 channels"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
     // NaN samples
     let mut chans = vec![vec![0.0f32; 64]; 32];
@@ -76,7 +108,11 @@ fn encode_errors_exit_2_and_write_nothing() {
     write_wav(&nan, 48000, &chans);
     let o = sphear(&["encode", nan.to_str().expect("utf8"), "-o", outs]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).to_lowercase().contains("not finite"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).to_lowercase().contains("not finite"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
     // truncated file
     let good = dir.path().join("good.wav");
@@ -89,26 +125,59 @@ fn encode_errors_exit_2_and_write_nothing() {
     assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
     assert!(!out.exists());
     // unreadable
-    let o = sphear(&["encode", dir.path().join("missing.wav").to_str().expect("utf8"), "-o", outs]);
+    let o = sphear(&[
+        "encode",
+        dir.path().join("missing.wav").to_str().expect("utf8"),
+        "-o",
+        outs,
+    ]);
     assert_eq!(o.status.code(), Some(2));
     // unknown field in an array file
     let toml = dir.path().join("arr.toml");
-    std::fs::write(&toml, "radius_m = 0.042\nsphere = \"rigid\"\nshape = \"ball\"\ncapsules = []\n").expect("write");
-    let o = sphear(&["encode", good.to_str().expect("utf8"), "-o", outs, "--array", toml.to_str().expect("utf8")]);
+    std::fs::write(
+        &toml,
+        "radius_m = 0.042\nsphere = \"rigid\"\nshape = \"ball\"\ncapsules = []\n",
+    )
+    .expect("write");
+    let o = sphear(&[
+        "encode",
+        good.to_str().expect("utf8"),
+        "-o",
+        outs,
+        "--array",
+        toml.to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("shape"), "{}", stderr(&o));
     assert!(!out.exists());
     // order too high
-    let o = sphear(&["encode", good.to_str().expect("utf8"), "-o", outs, "--order", "5"]);
+    let o = sphear(&[
+        "encode",
+        good.to_str().expect("utf8"),
+        "-o",
+        outs,
+        "--order",
+        "5",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("order"), "{}", stderr(&o));
     // never overwrite the input
     let before = std::fs::read(&good).expect("read");
-    let o = sphear(&["encode", good.to_str().expect("utf8"), "-o", good.to_str().expect("utf8")]);
+    let o = sphear(&[
+        "encode",
+        good.to_str().expect("utf8"),
+        "-o",
+        good.to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(&good).expect("read"), before);
     // no temp files left behind
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains("tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -132,22 +201,57 @@ fn render_contract_em32_and_ambix() {
     let input = shared("em32_micarraylib/3d-marco/+90deg_065_Eigenmike_Raw_32ch.wav");
     let sofa = shared("sofa_libmysofa/FHK_HRIR_L2354.sofa");
     let out = dir.path().join("bin.wav");
-    let o = sphear(&["render", input.to_str().expect("utf8"), "-o", out.to_str().expect("utf8"), "--hrtf", sofa.to_str().expect("utf8")]);
+    let o = sphear(&[
+        "render",
+        input.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+        "--hrtf",
+        sofa.to_str().expect("utf8"),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("HRTF:"), "log must name the HRTF: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("HRTF:"),
+        "log must name the HRTF: {}",
+        stderr(&o)
+    );
     let (spec, data) = read_wav(&out);
-    assert_eq!((spec.channels, spec.sample_rate, data[0].len()), (2, 48000, 4800));
+    assert_eq!(
+        (spec.channels, spec.sample_rate, data[0].len()),
+        (2, 48000, 4800)
+    );
     assert_eq!(spec.sample_format, hound::SampleFormat::Float);
     // AmbiX path: encode then render with magls (default for ambix)
     let amb = dir.path().join("amb.wav");
-    let o = sphear(&["encode", input.to_str().expect("utf8"), "-o", amb.to_str().expect("utf8")]);
+    let o = sphear(&[
+        "encode",
+        input.to_str().expect("utf8"),
+        "-o",
+        amb.to_str().expect("utf8"),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out2 = dir.path().join("bin2.wav");
-    let o = sphear(&["render", amb.to_str().expect("utf8"), "-o", out2.to_str().expect("utf8"), "--hrtf", sofa.to_str().expect("utf8"), "--yaw", "-30"]);
+    let o = sphear(&[
+        "render",
+        amb.to_str().expect("utf8"),
+        "-o",
+        out2.to_str().expect("utf8"),
+        "--hrtf",
+        sofa.to_str().expect("utf8"),
+        "--yaw",
+        "-30",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read_wav(&out2).1[0].len(), 4800);
     // emagls on ambix is refused
-    let o = sphear(&["render", amb.to_str().expect("utf8"), "-o", out2.to_str().expect("utf8"), "--method", "emagls"]);
+    let o = sphear(&[
+        "render",
+        amb.to_str().expect("utf8"),
+        "-o",
+        out2.to_str().expect("utf8"),
+        "--method",
+        "emagls",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     // help states the yaw sign convention
     let o = sphear(&["render", "--help"]);
@@ -157,11 +261,24 @@ fn render_contract_em32_and_ambix() {
 #[test]
 fn demo_runs_on_embedded_defaults() {
     let dir = tempfile::tempdir().expect("tmp");
-    let o = sphear(&["demo", "-o", dir.path().to_str().expect("utf8"), "--duration-s", "1"]);
+    let o = sphear(&[
+        "demo",
+        "-o",
+        dir.path().to_str().expect("utf8"),
+        "--duration-s",
+        "1",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("HRTF:"), "{s}");
-    for f in ["em32_scene.wav", "reference_direct_hrir.wav", "em32_ls.wav", "em32_magls.wav", "em32_emagls.wav", "ambix_magls.wav"] {
+    for f in [
+        "em32_scene.wav",
+        "reference_direct_hrir.wav",
+        "em32_ls.wav",
+        "em32_magls.wav",
+        "em32_emagls.wav",
+        "ambix_magls.wav",
+    ] {
         let (spec, data) = read_wav(&dir.path().join(f));
         assert_eq!(spec.sample_rate, 48000, "{f}");
         assert_eq!(data[0].len(), 48000, "{f}");
@@ -179,28 +296,62 @@ fn simulate_and_dataset_commands() {
     )
     .expect("write");
     let out = dir.path().join("scene");
-    let o = sphear(&["simulate", spec.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")]);
+    let o = sphear(&[
+        "simulate",
+        spec.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     for (f, ch) in [("em32.wav", 32), ("binaural.wav", 2), ("ambix.wav", 4)] {
         let (s, d) = read_wav(&out.join(f));
         assert_eq!((s.channels, d[0].len()), (ch, 24000), "{f}");
     }
-    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).expect("meta")).expect("json");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).expect("meta"))
+            .expect("json");
     assert!(meta["rt60_measured_t30_s_per_octave_125_to_8k"].is_array());
     // dataset, then a resumed rerun
     let ds = dir.path().join("ds");
-    let args = ["dataset", spec.to_str().expect("utf8"), "-o", ds.to_str().expect("utf8"), "--count", "2", "--threads", "1"];
+    let args = [
+        "dataset",
+        spec.to_str().expect("utf8"),
+        "-o",
+        ds.to_str().expect("utf8"),
+        "--count",
+        "2",
+        "--threads",
+        "1",
+    ];
     let o = sphear(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 generated"), "{}", stderr(&o));
     let o = sphear(&args);
-    assert!(stderr(&o).contains("0 generated, 2 already present"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 generated, 2 already present"),
+        "{}",
+        stderr(&o)
+    );
     // bad specs and shards exit 2
     std::fs::write(&spec, "duration_s = 0.5\n[room]\nrt60 = 0.3\n").expect("write");
-    let o = sphear(&["simulate", spec.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")]);
+    let o = sphear(&[
+        "simulate",
+        spec.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("rt60"), "{}", stderr(&o));
-    let o = sphear(&["dataset", spec.to_str().expect("utf8"), "-o", ds.to_str().expect("utf8"), "--count", "2", "--shard", "3/2"]);
+    let o = sphear(&[
+        "dataset",
+        spec.to_str().expect("utf8"),
+        "-o",
+        ds.to_str().expect("utf8"),
+        "--count",
+        "2",
+        "--shard",
+        "3/2",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -211,7 +362,15 @@ fn live_file_mode_is_block_size_invariant() {
     let mut outs = Vec::new();
     for block in ["7", "256", "1023"] {
         let out = dir.path().join(format!("live_{block}.wav"));
-        let o = sphear(&["live", "--input", input.to_str().expect("utf8"), "--output", out.to_str().expect("utf8"), "--block", block]);
+        let o = sphear(&[
+            "live",
+            "--input",
+            input.to_str().expect("utf8"),
+            "--output",
+            out.to_str().expect("utf8"),
+            "--block",
+            block,
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stderr(&o).contains("xruns"), "{}", stderr(&o));
         let (spec, data) = read_wav(&out);

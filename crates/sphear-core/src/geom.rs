@@ -16,7 +16,10 @@ pub struct Direction {
 impl Direction {
     /// From radians.
     pub fn new(azimuth_rad: f64, elevation_rad: f64) -> Self {
-        Self { azimuth_rad, elevation_rad }
+        Self {
+            azimuth_rad,
+            elevation_rad,
+        }
     }
 
     /// From degrees.

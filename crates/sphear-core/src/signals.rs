@@ -12,7 +12,13 @@ pub struct NoiseGen {
 impl NoiseGen {
     /// New generator; `seed` 0 is mapped to a fixed non-zero state.
     pub fn new(seed: u64) -> Self {
-        Self { state: if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed } }
+        Self {
+            state: if seed == 0 {
+                0x9E37_79B9_7F4A_7C15
+            } else {
+                seed
+            },
+        }
     }
     /// Next uniform sample in `[-1, 1)`.
     pub fn next_uniform(&mut self) -> f64 {
@@ -107,7 +113,8 @@ pub fn exp_sweep(len: usize, fs_hz: f64, f0_hz: f64, f1_hz: f64, amp: f64) -> Ve
     (0..len)
         .map(|n| {
             let t = n as f64 / fs_hz;
-            let ph = 2.0 * std::f64::consts::PI * f0_hz * t_total / k * ((t / t_total * k).exp() - 1.0);
+            let ph =
+                2.0 * std::f64::consts::PI * f0_hz * t_total / k * ((t / t_total * k).exp() - 1.0);
             (amp * ph.sin()) as f32
         })
         .collect()

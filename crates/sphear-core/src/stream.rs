@@ -22,13 +22,21 @@ pub trait BlockProcessor {
 }
 
 /// Run `processor` over in-memory planar signals, removing its latency. Output length = input length.
-pub fn process_buffers<P: BlockProcessor + ?Sized>(processor: &mut P, input: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+pub fn process_buffers<P: BlockProcessor + ?Sized>(
+    processor: &mut P,
+    input: &[Vec<f32>],
+) -> Result<Vec<Vec<f32>>> {
     if input.len() != processor.num_inputs() {
-        return Err(CoreError::ChannelCount { expected: processor.num_inputs().to_string(), got: input.len() });
+        return Err(CoreError::ChannelCount {
+            expected: processor.num_inputs().to_string(),
+            got: input.len(),
+        });
     }
     let total = input.first().map_or(0, |c| c.len());
     if input.iter().any(|c| c.len() != total) {
-        return Err(CoreError::InvalidArgument("input channels differ in length".into()));
+        return Err(CoreError::InvalidArgument(
+            "input channels differ in length".into(),
+        ));
     }
     let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(total); processor.num_outputs()];
     let mut pos = 0usize;
@@ -68,7 +76,10 @@ pub fn process_file<P: BlockProcessor + ?Sized>(
     let mut reader = WavReader::open(input)?;
     let info = reader.info().clone();
     if info.channels != processor.num_inputs() {
-        return Err(CoreError::ChannelCount { expected: processor.num_inputs().to_string(), got: info.channels });
+        return Err(CoreError::ChannelCount {
+            expected: processor.num_inputs().to_string(),
+            got: info.channels,
+        });
     }
     let mut writer = WavWriter::create(output, info.sample_rate_hz, processor.num_outputs())?;
     let mut scratch: Vec<Vec<f32>> = vec![Vec::new(); info.channels];
@@ -161,7 +172,11 @@ mod tests {
             for (i, &x) in input[0].iter().enumerate() {
                 self.line.push(x);
                 let k = self.line.len() - 1;
-                output[0][i] = if k >= self.d { self.line[k - self.d] } else { 0.0 };
+                output[0][i] = if k >= self.d {
+                    self.line[k - self.d]
+                } else {
+                    0.0
+                };
             }
             Ok(())
         }
@@ -172,7 +187,10 @@ mod tests {
         for d in [0usize, 1, 6, 7, 8, 30] {
             for len in [0usize, 1, 5, 7, 50] {
                 let x: Vec<f32> = (0..len).map(|i| i as f32 + 1.0).collect();
-                let mut p = Delay { d, line: Vec::new() };
+                let mut p = Delay {
+                    d,
+                    line: Vec::new(),
+                };
                 let y = process_buffers(&mut p, std::slice::from_ref(&x)).expect("runs");
                 assert_eq!(y[0], x, "d={d} len={len}");
             }

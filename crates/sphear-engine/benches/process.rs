@@ -9,13 +9,17 @@ use sphear_engine::{Engine, EngineConfig};
 
 fn bench(c: &mut Criterion) {
     let fs = 48000.0;
-    let hrtf = sphear_render::hrtf_source::resolve_hrtf(None, fs).expect("hrtf").set;
+    let hrtf = sphear_render::hrtf_source::resolve_hrtf(None, fs)
+        .expect("hrtf")
+        .set;
     let design_engine = Engine::new(EngineConfig::em32(4), &hrtf).expect("engine");
     let design = design_engine.design().clone();
     for block in [64usize, 256] {
         let mut engine = Engine::from_design(EngineConfig::em32(4), design.clone());
         engine.prepare(fs, block).expect("prepare");
-        let input: Vec<Vec<f32>> = (0..32).map(|q| sphear_core::signals::white_noise(block, 0.1, q as u64 + 1)).collect();
+        let input: Vec<Vec<f32>> = (0..32)
+            .map(|q| sphear_core::signals::white_noise(block, 0.1, q as u64 + 1))
+            .collect();
         let mut out = vec![vec![0.0f32; block]; 2];
         let mut yaw = 0.0;
         c.bench_function(&format!("em32_emagls_sh_order4_block{block}"), |b| {

@@ -244,8 +244,13 @@ fn jump_step(smoothing: bool) -> f64 {
     let design = ShDomainDesign::design(&cfg, &h).expect("design");
     let len = 9600;
     let y = real_sh(4, &Direction::from_deg(60.0, 10.0), Norm::Sn3d);
-    let s: Vec<f64> = (0..len).map(|n| (2.0 * std::f64::consts::PI * 2000.0 * n as f64 / FS_HZ).sin()).collect();
-    let input: Vec<Vec<f32>> = y.iter().map(|g| s.iter().map(|v| (g * v) as f32).collect()).collect();
+    let s: Vec<f64> = (0..len)
+        .map(|n| (2.0 * std::f64::consts::PI * 2000.0 * n as f64 / FS_HZ).sin())
+        .collect();
+    let input: Vec<Vec<f32>> = y
+        .iter()
+        .map(|g| s.iter().map(|v| (g * v) as f32).collect())
+        .collect();
     let block = 64;
     let mut engine = Engine::from_design(cfg, design);
     engine.prepare(FS_HZ, block).expect("prepare");
@@ -270,6 +275,12 @@ fn crossfade_removes_clicks_of_head_jumps() {
     // crossfade spreads it, so the largest sample-to-sample step must be clearly smaller.
     let hard = jump_step(false);
     let soft = jump_step(true);
-    println!("45° jumps: max step without crossfade {hard:.4}, with crossfade {soft:.4} (ratio {:.3})", soft / hard);
-    assert!(soft < 0.8 * hard, "crossfade did not reduce the click: {soft} vs {hard}");
+    println!(
+        "45° jumps: max step without crossfade {hard:.4}, with crossfade {soft:.4} (ratio {:.3})",
+        soft / hard
+    );
+    assert!(
+        soft < 0.8 * hard,
+        "crossfade did not reduce the click: {soft} vs {hard}"
+    );
 }

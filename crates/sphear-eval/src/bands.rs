@@ -31,7 +31,9 @@ pub fn third_octave_centres_hz(f_lo_hz: f64, f_hi_hz: f64) -> Vec<f64> {
 /// Empty or non-finite signal.
 pub fn band_energies(x: &[f32], fs_hz: f64, centres_hz: &[f64]) -> Result<Vec<f64>> {
     if x.is_empty() || x.iter().any(|v| !v.is_finite()) {
-        return Err(EvalError::InvalidSignal("empty or non-finite signal".into()));
+        return Err(EvalError::InvalidSignal(
+            "empty or non-finite signal".into(),
+        ));
     }
     let n = x.len().next_power_of_two();
     let mut planner = RealFftPlanner::<f64>::new();
@@ -57,7 +59,9 @@ pub fn band_energies(x: &[f32], fs_hz: f64, centres_hz: &[f64]) -> Result<Vec<f6
 
 fn db_ratio(a: f64, b: f64, what: &str) -> Result<f64> {
     if a <= 0.0 || b <= 0.0 {
-        return Err(EvalError::Undefined(format!("{what}: a band has zero energy")));
+        return Err(EvalError::Undefined(format!(
+            "{what}: a band has zero energy"
+        )));
     }
     Ok(10.0 * (a / b).log10())
 }
@@ -69,7 +73,10 @@ fn db_ratio(a: f64, b: f64, what: &str) -> Result<f64> {
 pub fn ild_per_band_db(l: &[f32], r: &[f32], fs_hz: f64, centres_hz: &[f64]) -> Result<Vec<f64>> {
     let el = band_energies(l, fs_hz, centres_hz)?;
     let er = band_energies(r, fs_hz, centres_hz)?;
-    el.iter().zip(&er).map(|(&a, &b)| db_ratio(a, b, "ILD")).collect()
+    el.iter()
+        .zip(&er)
+        .map(|(&a, &b)| db_ratio(a, b, "ILD"))
+        .collect()
 }
 
 /// Mean |ΔILD| in dB between a test and a reference binaural signal over third-octave bands in
@@ -77,7 +84,13 @@ pub fn ild_per_band_db(l: &[f32], r: &[f32], fs_hz: f64, centres_hz: &[f64]) -> 
 ///
 /// # Errors
 /// See [`ild_per_band_db`].
-pub fn ild_error_db(test: [&[f32]; 2], reference: [&[f32]; 2], fs_hz: f64, f_lo_hz: f64, f_hi_hz: f64) -> Result<f64> {
+pub fn ild_error_db(
+    test: [&[f32]; 2],
+    reference: [&[f32]; 2],
+    fs_hz: f64,
+    f_lo_hz: f64,
+    f_hi_hz: f64,
+) -> Result<f64> {
     let c = third_octave_centres_hz(f_lo_hz, f_hi_hz);
     let a = ild_per_band_db(test[0], test[1], fs_hz, &c)?;
     let b = ild_per_band_db(reference[0], reference[1], fs_hz, &c)?;
@@ -89,7 +102,13 @@ pub fn ild_error_db(test: [&[f32]; 2], reference: [&[f32]; 2], fs_hz: f64, f_lo_
 ///
 /// # Errors
 /// A band with zero energy.
-pub fn lsd_bands_db(test: &[f32], reference: &[f32], fs_hz: f64, f_lo_hz: f64, f_hi_hz: f64) -> Result<f64> {
+pub fn lsd_bands_db(
+    test: &[f32],
+    reference: &[f32],
+    fs_hz: f64,
+    f_lo_hz: f64,
+    f_hi_hz: f64,
+) -> Result<f64> {
     let c = third_octave_centres_hz(f_lo_hz, f_hi_hz);
     let a = band_energies(test, fs_hz, &c)?;
     let b = band_energies(reference, fs_hz, &c)?;
@@ -115,7 +134,9 @@ mod tests {
 
     #[test]
     fn ild_of_scaled_copy_is_exact_and_lsd_zero() {
-        let x: Vec<f32> = (0..4096).map(|i| ((i * 7919) % 1013) as f32 / 1013.0 - 0.5).collect();
+        let x: Vec<f32> = (0..4096)
+            .map(|i| ((i * 7919) % 1013) as f32 / 1013.0 - 0.5)
+            .collect();
         let r: Vec<f32> = x.iter().map(|v| v * 0.5).collect();
         let c = third_octave_centres_hz(1000.0, 8000.0);
         let ild = ild_per_band_db(&x, &r, 48000.0, &c).expect("ild");

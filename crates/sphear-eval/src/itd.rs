@@ -39,7 +39,14 @@ fn check_pair(l: &[f32], r: &[f32]) -> Result<()> {
 ///
 /// # Errors
 /// Mismatched/empty signals, or no energy in the band.
-pub fn gcc_phat_itd_s(l: &[f32], r: &[f32], fs_hz: f64, f_lo_hz: f64, f_hi_hz: f64, max_lag_s: f64) -> Result<f64> {
+pub fn gcc_phat_itd_s(
+    l: &[f32],
+    r: &[f32],
+    fs_hz: f64,
+    f_lo_hz: f64,
+    f_hi_hz: f64,
+    max_lag_s: f64,
+) -> Result<f64> {
     check_pair(l, r)?;
     let n = (2 * l.len()).next_power_of_two().max(64);
     let mut planner = RealFftPlanner::<f64>::new();
@@ -71,7 +78,9 @@ pub fn gcc_phat_itd_s(l: &[f32], r: &[f32], fs_hz: f64, f_lo_hz: f64, f_hi_hz: f
         }
     }
     if energy <= 0.0 {
-        return Err(EvalError::Undefined(format!("no signal energy between {f_lo_hz} and {f_hi_hz} Hz")));
+        return Err(EvalError::Undefined(format!(
+            "no signal energy between {f_lo_hz} and {f_hi_hz} Hz"
+        )));
     }
     cross[0].im = 0.0;
     let last = cross.len() - 1;
@@ -92,7 +101,11 @@ pub fn gcc_phat_itd_s(l: &[f32], r: &[f32], fs_hz: f64, f_lo_hz: f64, f_hi_hz: f
     // parabolic interpolation
     let (ym, y0, yp) = (at(best - 1), at(best), at(best + 1));
     let denom = ym - 2.0 * y0 + yp;
-    let frac = if denom.abs() > 1e-300 { 0.5 * (ym - yp) / denom } else { 0.0 };
+    let frac = if denom.abs() > 1e-300 {
+        0.5 * (ym - yp) / denom
+    } else {
+        0.0
+    };
     Ok((best as f64 + frac.clamp(-0.5, 0.5)) / fs_hz)
 }
 
@@ -104,7 +117,14 @@ pub fn gcc_phat_itd_s(l: &[f32], r: &[f32], fs_hz: f64, f_lo_hz: f64, f_hi_hz: f
 ///
 /// # Errors
 /// Mismatched/empty or all-zero IRs.
-pub fn onset_itd_s(l: &[f32], r: &[f32], fs_hz: f64, threshold_db: f64, lowpass_hz: f64, upsample: usize) -> Result<f64> {
+pub fn onset_itd_s(
+    l: &[f32],
+    r: &[f32],
+    fs_hz: f64,
+    threshold_db: f64,
+    lowpass_hz: f64,
+    upsample: usize,
+) -> Result<f64> {
     check_pair(l, r)?;
     let tl = onset_s(l, fs_hz, threshold_db, lowpass_hz, upsample)?;
     let tr = onset_s(r, fs_hz, threshold_db, lowpass_hz, upsample)?;
@@ -119,7 +139,13 @@ pub fn onset_itd_s(l: &[f32], r: &[f32], fs_hz: f64, threshold_db: f64, lowpass_
 ///
 /// # Errors
 /// Empty or all-zero IR.
-pub fn onset_s(x: &[f32], fs_hz: f64, threshold_db: f64, lowpass_hz: f64, upsample: usize) -> Result<f64> {
+pub fn onset_s(
+    x: &[f32],
+    fs_hz: f64,
+    threshold_db: f64,
+    lowpass_hz: f64,
+    upsample: usize,
+) -> Result<f64> {
     if x.is_empty() {
         return Err(EvalError::InvalidSignal("empty impulse response".into()));
     }
@@ -203,10 +229,16 @@ mod tests {
             // right = left delayed by d samples -> ITD = d/fs
             let n = x.len();
             let l: Vec<f32> = x.clone();
-            let r: Vec<f32> = (0..n).map(|i| {
-                let j = i as i64 - d;
-                if j >= 0 && (j as usize) < n { x[j as usize] } else { 0.0 }
-            }).collect();
+            let r: Vec<f32> = (0..n)
+                .map(|i| {
+                    let j = i as i64 - d;
+                    if j >= 0 && (j as usize) < n {
+                        x[j as usize]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
             let itd = gcc_phat_itd_s(&l, &r, fs, 100.0, 1500.0, 1e-3).expect("itd");
             assert!((itd * fs - d as f64).abs() < 0.05, "d={d} got {}", itd * fs);
         }

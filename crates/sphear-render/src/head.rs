@@ -69,7 +69,11 @@ impl SphericalHead {
     pub fn name(&self) -> String {
         format!(
             "embedded spherical head (Duda & Martens 1998{}; radius {:.2} cm, ears at ±{}° az)",
-            if self.pinna { " + Brown & Duda pinna echoes" } else { "" },
+            if self.pinna {
+                " + Brown & Duda pinna echoes"
+            } else {
+                ""
+            },
             self.radius_m * 100.0,
             self.ear_azimuth_deg
         )
@@ -82,7 +86,16 @@ impl SphericalHead {
             Direction::from_deg(-self.ear_azimuth_deg, self.ear_elevation_deg),
         ];
         let delay = HEAD_MODEL_PRE_DELAY_S * fs_hz;
-        let irs = plane_wave_irs(&ears, self.radius_m, SphereKind::Rigid, dir, fs_hz, self.ir_len, delay, self.speed_m_s);
+        let irs = plane_wave_irs(
+            &ears,
+            self.radius_m,
+            SphereKind::Rigid,
+            dir,
+            fs_hz,
+            self.ir_len,
+            delay,
+            self.speed_m_s,
+        );
         let mut out = [Vec::new(), Vec::new()];
         for (e, ir) in irs.into_iter().enumerate() {
             let mut y: Vec<f64> = ir.clone();
@@ -129,7 +142,9 @@ fn pinna_delay_samples_44k(dir: &Direction, side: f64, a: f64, b: f64, d: f64) -
     // Lateral angle toward this ear (−90…90°) and polar angle φ (0 front, 90 up), clamped to the
     // frontal half-plane the model was fitted for.
     let theta = (side * y).clamp(-1.0, 1.0).asin();
-    let phi = z.atan2(x).clamp(-std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_2);
+    let phi = z
+        .atan2(x)
+        .clamp(-std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_2);
     a * (theta / 2.0).cos() * (d * (std::f64::consts::FRAC_PI_2 - phi)).sin() + b
 }
 

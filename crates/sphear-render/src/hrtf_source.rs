@@ -45,9 +45,16 @@ pub fn resolve_hrtf(explicit: Option<&Path>, fs_hz: f64) -> Result<ResolvedHrtf>
                     notes: loaded.notes,
                 });
             }
-            Err(e) => notes.push(format!("system default {} not usable ({e}); using the embedded model", p.display())),
+            Err(e) => notes.push(format!(
+                "system default {} not usable ({e}); using the embedded model",
+                p.display()
+            )),
         }
     }
     let head = SphericalHead::default();
-    Ok(ResolvedHrtf { origin: head.name(), set: head.build(fs_hz)?, notes })
+    Ok(ResolvedHrtf {
+        origin: head.name(),
+        set: head.build(fs_hz)?,
+        notes,
+    })
 }

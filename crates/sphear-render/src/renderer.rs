@@ -23,12 +23,21 @@ impl BinauralRenderer {
         let mut specs = Vec::new();
         for (ear, chans) in decoder.filters.iter().enumerate() {
             for (c, taps) in chans.iter().enumerate() {
-                specs.push(FilterSpec { output: ear, input: c, taps: taps.clone() });
+                specs.push(FilterSpec {
+                    output: ear,
+                    input: c,
+                    taps: taps.clone(),
+                });
             }
         }
         let n_in = decoder.num_inputs();
         let conv = MatrixConvolver::new(n_in, 2, &specs, block_len)?;
-        Ok(Self { conv, block: block_len, delay: decoder.delay_samples, n_in })
+        Ok(Self {
+            conv,
+            block: block_len,
+            delay: decoder.delay_samples,
+            n_in,
+        })
     }
 }
 

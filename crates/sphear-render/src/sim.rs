@@ -26,7 +26,12 @@ pub struct PlaneWaveSource {
 }
 
 /// Capsule signals `[capsule][sample]` of the scene (same length as the longest source).
-pub fn simulate_array(array: &ArrayGeometry, sources: &[PlaneWaveSource], fs_hz: f64, speed_m_s: f64) -> Vec<Vec<f32>> {
+pub fn simulate_array(
+    array: &ArrayGeometry,
+    sources: &[PlaneWaveSource],
+    fs_hz: f64,
+    speed_m_s: f64,
+) -> Vec<Vec<f32>> {
     let len = sources.iter().map(|s| s.signal.len()).max().unwrap_or(0);
     let mut out = vec![vec![0.0f32; len]; array.num_capsules()];
     for s in sources {
@@ -66,7 +71,10 @@ pub fn render_direct(hrtf: &HrtfSet, sources: &[PlaneWaveSource]) -> Vec<Vec<f32
 /// Direct binaural reference using the HRIR measured at index `idx` of the set (no interpolation).
 pub fn render_direct_index(hrtf: &HrtfSet, signal: &[f32], idx: usize) -> Vec<Vec<f32>> {
     let mut out = vec![vec![0.0f32; signal.len()]; 2];
-    let pair = [hrtf.ir(idx, Ear::Left).to_vec(), hrtf.ir(idx, Ear::Right).to_vec()];
+    let pair = [
+        hrtf.ir(idx, Ear::Left).to_vec(),
+        hrtf.ir(idx, Ear::Right).to_vec(),
+    ];
     add_direct(&mut out, signal, &pair);
     out
 }

@@ -11,11 +11,20 @@ use sphear_sh::array::ArrayGeometry;
 use sphear_sh::modal::{default_truncation_order, mode_strength};
 
 /// Steering matrix `[n_dirs × n_caps]` (row-major `Vec`, row = direction) at `freq_hz`.
-pub fn steering(array: &ArrayGeometry, dirs: &[Direction], freq_hz: f64, speed_m_s: f64) -> Vec<Complex64> {
+pub fn steering(
+    array: &ArrayGeometry,
+    dirs: &[Direction],
+    freq_hz: f64,
+    speed_m_s: f64,
+) -> Vec<Complex64> {
     let kr = 2.0 * std::f64::consts::PI * freq_hz * array.radius_m / speed_m_s;
     let n_max = default_truncation_order(kr);
     let b = mode_strength(n_max, kr, array.sphere);
-    let coef: Vec<Complex64> = b.iter().enumerate().map(|(n, bn)| bn * (2 * n + 1) as f64).collect();
+    let coef: Vec<Complex64> = b
+        .iter()
+        .enumerate()
+        .map(|(n, bn)| bn * (2 * n + 1) as f64)
+        .collect();
     let caps: Vec<[f64; 3]> = array.capsules.iter().map(|c| c.to_cartesian()).collect();
     let mut out = Vec::with_capacity(dirs.len() * caps.len());
     for d in dirs {
@@ -61,7 +70,12 @@ pub struct SteeringTable {
 
 impl SteeringTable {
     /// Tabulate for frequencies up to `max_freq_hz`.
-    pub fn new(array: &ArrayGeometry, dirs: &[Direction], max_freq_hz: f64, speed_m_s: f64) -> Self {
+    pub fn new(
+        array: &ArrayGeometry,
+        dirs: &[Direction],
+        max_freq_hz: f64,
+        speed_m_s: f64,
+    ) -> Self {
         let kr = 2.0 * std::f64::consts::PI * max_freq_hz * array.radius_m / speed_m_s;
         let n_max = default_truncation_order(kr);
         let caps: Vec<[f64; 3]> = array.capsules.iter().map(|c| c.to_cartesian()).collect();
@@ -101,7 +115,11 @@ impl SteeringTable {
         let kr = 2.0 * std::f64::consts::PI * freq_hz * self.radius_m / self.speed_m_s;
         let n_use = default_truncation_order(kr).min(self.n_max);
         let b = mode_strength(n_use, kr, self.sphere);
-        let coef: Vec<Complex64> = b.iter().enumerate().map(|(n, bn)| bn * (2 * n + 1) as f64).collect();
+        let coef: Vec<Complex64> = b
+            .iter()
+            .enumerate()
+            .map(|(n, bn)| bn * (2 * n + 1) as f64)
+            .collect();
         let stride = self.n_max + 1;
         nalgebra::DMatrix::from_fn(self.n_dirs, self.n_caps, |d, q| {
             let base = (d * self.n_caps + q) * stride;
@@ -140,7 +158,10 @@ mod tests {
     #[test]
     fn matches_modal_plane_wave_pressure() {
         let a = ArrayGeometry::em32();
-        let dirs = [Direction::from_deg(10.0, 20.0), Direction::from_deg(-120.0, -35.0)];
+        let dirs = [
+            Direction::from_deg(10.0, 20.0),
+            Direction::from_deg(-120.0, -35.0),
+        ];
         for f in [50.0, 1000.0, 7000.0, 16000.0] {
             let s = steering(&a, &dirs, f, 343.0);
             for (i, d) in dirs.iter().enumerate() {

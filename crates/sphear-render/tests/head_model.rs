@@ -48,10 +48,21 @@ const LF_CHECK_MIN_DEG: f64 = 10.0;
 fn default_head_onset_itd_follows_woodworth() {
     let head = SphericalHead::default();
     let a_over_c_us = head.radius_m / head.speed_m_s * 1e6;
-    println!("head radius {} m, c = {} m/s, a/c = {a_over_c_us:.1} µs", head.radius_m, head.speed_m_s);
+    println!(
+        "head radius {} m, c = {} m/s, a/c = {a_over_c_us:.1} µs",
+        head.radius_m, head.speed_m_s
+    );
     println!(
         "{:>6} {:>6} | {:>10} {:>10} {:>8} | {:>9} | {:>10} {:>12} {:>6}",
-        "az °", "θ °", "onset µs", "Woodw. µs", "rel.err", "LP3k µs", "GCC LF µs", "3(a/c)sinθ", "ratio"
+        "az °",
+        "θ °",
+        "onset µs",
+        "Woodw. µs",
+        "rel.err",
+        "LP3k µs",
+        "GCC LF µs",
+        "3(a/c)sinθ",
+        "ratio"
     );
     let mut worst_rel: f64 = 0.0;
     for az_deg in (0..=180).step_by(10) {
@@ -60,19 +71,45 @@ fn default_head_onset_itd_follows_woodworth() {
         let theta = az.to_radians().sin().clamp(-1.0, 1.0).asin();
         let woodworth = a_over_c_us * (theta + theta.sin());
         let kuhn = 3.0 * a_over_c_us * theta.sin();
-        let onset = itd::onset_itd_s(&l, &r, FS_HZ, ONSET_THRESHOLD_DB, ONSET_LOWPASS_HZ, ONSET_UPSAMPLE)
-            .expect("onset ITD")
+        let onset = itd::onset_itd_s(
+            &l,
+            &r,
+            FS_HZ,
+            ONSET_THRESHOLD_DB,
+            ONSET_LOWPASS_HZ,
+            ONSET_UPSAMPLE,
+        )
+        .expect("onset ITD")
             * 1e6;
-        let info = itd::onset_itd_s(&l, &r, FS_HZ, ONSET_THRESHOLD_DB, INFO_LOWPASS_HZ, ONSET_UPSAMPLE)
-            .expect("onset ITD")
+        let info = itd::onset_itd_s(
+            &l,
+            &r,
+            FS_HZ,
+            ONSET_THRESHOLD_DB,
+            INFO_LOWPASS_HZ,
+            ONSET_UPSAMPLE,
+        )
+        .expect("onset ITD")
             * 1e6;
         let lf = itd_us(&[l, r]);
         let theta_deg = theta.to_degrees();
-        let rel = if theta_deg.abs() >= 10.0 - 1e-9 { (onset - woodworth).abs() / woodworth } else { f64::NAN };
+        let rel = if theta_deg.abs() >= 10.0 - 1e-9 {
+            (onset - woodworth).abs() / woodworth
+        } else {
+            f64::NAN
+        };
         println!(
             "{az:>6.0} {theta_deg:>6.1} | {onset:>10.1} {woodworth:>10.1} {:>8} | {info:>9.1} | {lf:>10.1} {kuhn:>12.1} {:>6}",
-            if rel.is_nan() { "-".to_string() } else { format!("{:.1}%", 100.0 * rel) },
-            if kuhn > 1.0 { format!("{:.2}", lf / kuhn) } else { "-".to_string() },
+            if rel.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", 100.0 * rel)
+            },
+            if kuhn > 1.0 {
+                format!("{:.2}", lf / kuhn)
+            } else {
+                "-".to_string()
+            },
         );
         if rel.is_nan() {
             assert!(
@@ -81,11 +118,20 @@ fn default_head_onset_itd_follows_woodworth() {
             );
         } else {
             worst_rel = worst_rel.max(rel);
-            assert!(rel <= WOODWORTH_REL_TOL, "az {az}: onset ITD {onset:.1} µs vs Woodworth {woodworth:.1} µs");
+            assert!(
+                rel <= WOODWORTH_REL_TOL,
+                "az {az}: onset ITD {onset:.1} µs vs Woodworth {woodworth:.1} µs"
+            );
         }
         if theta_deg.abs() >= LF_CHECK_MIN_DEG - 1e-9 {
-            assert!(lf >= onset, "az {az}: low-frequency ITD {lf:.1} µs below the onset ITD {onset:.1} µs");
+            assert!(
+                lf >= onset,
+                "az {az}: low-frequency ITD {lf:.1} µs below the onset ITD {onset:.1} µs"
+            );
         }
     }
-    println!("largest relative deviation from Woodworth (|θ| ≥ 10°): {:.1} %", 100.0 * worst_rel);
+    println!(
+        "largest relative deviation from Woodworth (|θ| ≥ 10°): {:.1} %",
+        100.0 * worst_rel
+    );
 }

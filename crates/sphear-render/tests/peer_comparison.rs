@@ -91,11 +91,15 @@ const LS_ALIASING_FACTOR: f64 = 1.5;
 
 /// Published eMagLS2 filters `[ear][capsule][tap]` and their capsule directions.
 fn load_published() -> (Vec<Vec<Vec<f32>>>, Vec<Direction>, f64) {
-    let p = data_path("em32_emagls_filters_chalmers/HRIR_L2702_512samples_32channels_sh4_real_eMagLS2_woDC.mat");
+    let p = data_path(
+        "em32_emagls_filters_chalmers/HRIR_L2702_512samples_32channels_sh4_real_eMagLS2_woDC.mat",
+    );
     let f = std::fs::File::open(&p).expect("open published filters");
     let mat = matfile::MatFile::parse(f).expect("parse MATLAB v5 file");
     let get = |name: &str| -> (Vec<usize>, Vec<f64>) {
-        let a = mat.find_by_name(name).unwrap_or_else(|| panic!("variable {name} missing"));
+        let a = mat
+            .find_by_name(name)
+            .unwrap_or_else(|| panic!("variable {name} missing"));
         match a.data() {
             matfile::NumericData::Double { real, .. } => (a.size().clone(), real.clone()),
             other => panic!("{name}: unexpected type {other:?}"),
@@ -108,12 +112,25 @@ fn load_published() -> (Vec<Vec<Vec<f32>>>, Vec<Direction>, f64) {
         let (size, data) = get(name);
         assert_eq!(size, vec![512, 32], "{name} shape");
         // Column-major: element (t, c) at c * 512 + t.
-        firs.push((0..32).map(|c| data[c * 512..(c + 1) * 512].iter().map(|&v| v as f32).collect()).collect());
+        firs.push(
+            (0..32)
+                .map(|c| {
+                    data[c * 512..(c + 1) * 512]
+                        .iter()
+                        .map(|&v| v as f32)
+                        .collect()
+                })
+                .collect(),
+        );
     }
     let (_, az) = get("micGridAziRad");
     let (_, zen) = get("micGridZenRad");
     let (_, r) = get("micRadius");
-    let caps = az.iter().zip(&zen).map(|(&a, &z)| Direction::from_azimuth_colatitude(a, z)).collect();
+    let caps = az
+        .iter()
+        .zip(&zen)
+        .map(|(&a, &z)| Direction::from_azimuth_colatitude(a, z))
+        .collect();
     (firs, caps, r[0])
 }
 
@@ -168,16 +185,26 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
     let mut idx: Vec<usize> = Vec::new();
     for d in fibonacci_grid(NUM_DIRECTIONS) {
         let i = hrtf.nearest(&d);
-        assert!(!idx.contains(&i), "two spiral points snapped to the same grid point");
+        assert!(
+            !idx.contains(&i),
+            "two spiral points snapped to the same grid point"
+        );
         idx.push(i);
     }
     let dirs: Vec<Direction> = idx.iter().map(|&i| hrtf.directions()[i]).collect();
 
     // Published filters; their capsule geometry must be our em32 preset.
     let (pub_firs, pub_caps, pub_radius) = load_published();
-    assert!((pub_radius - array.radius_m).abs() < 1e-12, "published radius {pub_radius}");
+    assert!(
+        (pub_radius - array.radius_m).abs() < 1e-12,
+        "published radius {pub_radius}"
+    );
     for (q, (a, b)) in pub_caps.iter().zip(&array.capsules).enumerate() {
-        assert!(a.angle_to(b).to_degrees() < GEOMETRY_TOL_DEG, "capsule {} direction differs", q + 1);
+        assert!(
+            a.angle_to(b).to_degrees() < GEOMETRY_TOL_DEG,
+            "capsule {} direction differs",
+            q + 1
+        );
     }
 
     // Scenes.
@@ -186,7 +213,10 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
         .iter()
         .zip(&dirs)
         .map(|(&i, d)| {
-            let src = PlaneWaveSource { direction: *d, signal: noise.clone() };
+            let src = PlaneWaveSource {
+                direction: *d,
+                signal: noise.clone(),
+            };
             let caps = simulate_array(&array, &[src], FS_HZ, C_M_S);
             (caps, render_direct_index(&hrtf, &noise, i))
         })
@@ -203,11 +233,25 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
     let mut ccs = Vec::new();
     let mut cc_sum = vec![0.0f64; 2 * filt_len + 1];
     for (&i, d) in idx.iter().zip(&dirs) {
-        let caps = simulate_array(&array, &[PlaneWaveSource { direction: *d, signal: impulse.clone() }], FS_HZ, C_M_S);
+        let caps = simulate_array(
+            &array,
+            &[PlaneWaveSource {
+                direction: *d,
+                signal: impulse.clone(),
+            }],
+            FS_HZ,
+            C_M_S,
+        );
         let raw = apply_fir_matrix(&pub_firs, &caps, 0);
         let reference = render_direct_index(&hrtf, &impulse, i);
         for e in 0..2 {
-            let cc = band_xcorr(&reference[e], &raw[e], LAG_BAND_HZ.0, LAG_BAND_HZ.1, filt_len);
+            let cc = band_xcorr(
+                &reference[e],
+                &raw[e],
+                LAG_BAND_HZ.0,
+                LAG_BAND_HZ.1,
+                filt_len,
+            );
             for (a, b) in cc_sum.iter_mut().zip(&cc) {
                 *a += b;
             }
@@ -216,11 +260,18 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
     }
     // Global extremum of the summed correlation: its sign is the polarity of the published chain
     // relative to the direct rendering, its position the latency.
-    let (_, &ext) = cc_sum.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).expect("non-empty");
+    let (_, &ext) = cc_sum
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .expect("non-empty");
     let polarity: f32 = if ext < 0.0 { -1.0 } else { 1.0 };
     let signed = |cc: &[f64]| -> Vec<f64> { cc.iter().map(|v| v * f64::from(polarity)).collect() };
     let lag_all = peak_lag(&signed(&cc_sum), filt_len);
-    let lags: Vec<f64> = ccs.iter().map(|cc| peak_lag(&signed(cc), filt_len)).collect();
+    let lags: Vec<f64> = ccs
+        .iter()
+        .map(|cc| peak_lag(&signed(cc), filt_len))
+        .collect();
     let lag_spread = lags.iter().map(|l| (l - lag_all).abs()).fold(0.0, f64::max);
     let g_l = median_group_delay(&hrtf, Ear::Left, 2 * filt_len);
     let g_r = median_group_delay(&hrtf, Ear::Right, 2 * filt_len);
@@ -239,7 +290,10 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
         "  model len/2 − g_left = {lag_model:.2} samples (median group delay of the KU100 L2354 Σ HRIR: \
          left {g_l:.2}, right {g_r:.2}); latency removed: {latency} samples; polarity {polarity:+}"
     );
-    assert!(lag_spread <= LAG_SPREAD_SAMPLES, "published filter lag not common to all directions: {lags:?}");
+    assert!(
+        lag_spread <= LAG_SPREAD_SAMPLES,
+        "published filter lag not common to all directions: {lags:?}"
+    );
     assert!(
         (lag_all - lag_model).abs() <= LAG_MODEL_TOL_SAMPLES,
         "measured latency {lag_all:.2} disagrees with len/2 − g = {lag_model:.2}"
@@ -250,28 +304,45 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
     let mut rows: Vec<Row> = Vec::new();
     for &method in &methods {
         let t0 = std::time::Instant::now();
-        let cfg = DecoderConfig { method, order: 4, ..Default::default() };
-        let dec = BinauralDecoder::design(&hrtf, &InputKind::Array(array.clone()), &cfg).expect("design");
+        let cfg = DecoderConfig {
+            method,
+            order: 4,
+            ..Default::default()
+        };
+        let dec =
+            BinauralDecoder::design(&hrtf, &InputKind::Array(array.clone()), &cfg).expect("design");
         let t_design = t0.elapsed().as_secs_f64();
         let m = scenes
             .iter()
             .map(|(caps, reference)| {
                 let out = render(&dec, caps);
-                metrics(&trim(&out, EDGE_SAMPLES, EDGE_SAMPLES), &trim(reference, EDGE_SAMPLES, EDGE_SAMPLES))
+                metrics(
+                    &trim(&out, EDGE_SAMPLES, EDGE_SAMPLES),
+                    &trim(reference, EDGE_SAMPLES, EDGE_SAMPLES),
+                )
             })
             .collect();
         println!("designed {} in {t_design:.1} s", method.name());
-        rows.push(Row { name: method.name(), m });
+        rows.push(Row {
+            name: method.name(),
+            m,
+        });
     }
     let m_pub = scenes
         .iter()
         .map(|(caps, reference)| {
             let mut out = apply_fir_matrix(&pub_firs, caps, latency);
             out.iter_mut().flatten().for_each(|v| *v *= polarity);
-            metrics(&trim(&out, EDGE_SAMPLES, EDGE_SAMPLES), &trim(reference, EDGE_SAMPLES, EDGE_SAMPLES))
+            metrics(
+                &trim(&out, EDGE_SAMPLES, EDGE_SAMPLES),
+                &trim(reference, EDGE_SAMPLES, EDGE_SAMPLES),
+            )
         })
         .collect();
-    rows.push(Row { name: "published eMagLS2", m: m_pub });
+    rows.push(Row {
+        name: "published eMagLS2",
+        m: m_pub,
+    });
 
     // Per-direction table.
     println!("\nper direction: |ΔITD| µs / ILD err dB / LSD dB");
@@ -281,10 +352,19 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
     }
     println!("   ITD_ref µs");
     for (j, d) in dirs.iter().enumerate() {
-        print!("{:>7.1},{:>7.1} ", d.azimuth_deg_wrapped(), d.elevation_deg());
+        print!(
+            "{:>7.1},{:>7.1} ",
+            d.azimuth_deg_wrapped(),
+            d.elevation_deg()
+        );
         for r in &rows {
             let m = &r.m[j];
-            print!(" | {:>6.1} {:>6.2} {:>6.2}", m.itd_err_us(), m.ild_err_db, m.lsd_db);
+            print!(
+                " | {:>6.1} {:>6.2} {:>6.2}",
+                m.itd_err_us(),
+                m.ild_err_db,
+                m.lsd_db
+            );
         }
         println!("   {:>7.1}", rows[0].m[j].itd_ref_us);
     }
@@ -292,7 +372,15 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
     // Summary table.
     println!(
         "\n{:>18} | {:>9} {:>9} | {:>9} {:>9} | {:>9} {:>9} | {:>11} {:>11}",
-        "method", "|ΔITD| md", "mean µs", "ILDerr md", "mean dB", "LSD md", "mean dB", "LSD0.1-4k md", "LSD6-16k md"
+        "method",
+        "|ΔITD| md",
+        "mean µs",
+        "ILDerr md",
+        "mean dB",
+        "LSD md",
+        "mean dB",
+        "LSD0.1-4k md",
+        "LSD6-16k md"
     );
     for r in &rows {
         let itd = r.col(Metrics::itd_err_us);
@@ -315,25 +403,52 @@ fn em32_decoders_against_published_emagls2_and_direct_hrir() {
     // Criteria: our eMagLS (eMagLS2) vs the published filters.
     let ours = &rows[3];
     let peer = &rows[4];
-    let (o_itd, p_itd) = (median(&ours.col(Metrics::itd_err_us)), median(&peer.col(Metrics::itd_err_us)));
+    let (o_itd, p_itd) = (
+        median(&ours.col(Metrics::itd_err_us)),
+        median(&peer.col(Metrics::itd_err_us)),
+    );
     if p_itd < SMALL_ITD_US {
         println!(
             "published ITD median {p_itd:.2} µs < {SMALL_ITD_US} µs: ITD compared with +{SMALL_ITD_SLACK_US} µs slack"
         );
-        assert!(o_itd <= p_itd + SMALL_ITD_SLACK_US, "ITD median {o_itd:.2} µs vs published {p_itd:.2} µs");
+        assert!(
+            o_itd <= p_itd + SMALL_ITD_SLACK_US,
+            "ITD median {o_itd:.2} µs vs published {p_itd:.2} µs"
+        );
     } else {
-        assert!(o_itd <= PEER_FACTOR * p_itd, "ITD median {o_itd:.2} µs vs published {p_itd:.2} µs");
+        assert!(
+            o_itd <= PEER_FACTOR * p_itd,
+            "ITD median {o_itd:.2} µs vs published {p_itd:.2} µs"
+        );
     }
-    let (o_ild, p_ild) = (median(&ours.col(|m| m.ild_err_db)), median(&peer.col(|m| m.ild_err_db)));
-    assert!(o_ild <= PEER_FACTOR * p_ild, "ILD error median {o_ild:.3} dB vs published {p_ild:.3} dB");
-    let (o_lsd, p_lsd) = (median(&ours.col(|m| m.lsd_db)), median(&peer.col(|m| m.lsd_db)));
-    assert!(o_lsd <= PEER_FACTOR * p_lsd, "LSD median {o_lsd:.3} dB vs published {p_lsd:.3} dB");
+    let (o_ild, p_ild) = (
+        median(&ours.col(|m| m.ild_err_db)),
+        median(&peer.col(|m| m.ild_err_db)),
+    );
+    assert!(
+        o_ild <= PEER_FACTOR * p_ild,
+        "ILD error median {o_ild:.3} dB vs published {p_ild:.3} dB"
+    );
+    let (o_lsd, p_lsd) = (
+        median(&ours.col(|m| m.lsd_db)),
+        median(&peer.col(|m| m.lsd_db)),
+    );
+    assert!(
+        o_lsd <= PEER_FACTOR * p_lsd,
+        "LSD median {o_lsd:.3} dB vs published {p_lsd:.3} dB"
+    );
 
     // LS loses above spatial aliasing (≈ N c / (2π r) ≈ 5.2 kHz for N = 4, r = 4.2 cm).
     let ls = &rows[0];
     let ls_lo = median(&ls.col(|m| m.lsd_lo_db));
     let ls_hi = median(&ls.col(|m| m.lsd_hi_db));
     let em_hi = median(&ours.col(|m| m.lsd_hi_db));
-    assert!(ls_hi > LS_ALIASING_FACTOR * ls_lo, "LS LSD 6–16 kHz {ls_hi:.2} dB vs 0.1–4 kHz {ls_lo:.2} dB");
-    assert!(ls_hi > LS_ALIASING_FACTOR * em_hi, "LS LSD 6–16 kHz {ls_hi:.2} dB vs eMagLS {em_hi:.2} dB");
+    assert!(
+        ls_hi > LS_ALIASING_FACTOR * ls_lo,
+        "LS LSD 6–16 kHz {ls_hi:.2} dB vs 0.1–4 kHz {ls_lo:.2} dB"
+    );
+    assert!(
+        ls_hi > LS_ALIASING_FACTOR * em_hi,
+        "LS LSD 6–16 kHz {ls_hi:.2} dB vs eMagLS {em_hi:.2} dB"
+    );
 }

@@ -67,19 +67,33 @@ fn marco_plus90_direct_sound_itd_and_ild() {
 
     // Envelope of the omni signal that places the window (printed for the record).
     let n = capsules[0].len();
-    let omni: Vec<f32> = (0..n).map(|t| capsules.iter().map(|c| c[t]).sum::<f32>() / 32.0).collect();
+    let omni: Vec<f32> = (0..n)
+        .map(|t| capsules.iter().map(|c| c[t]).sum::<f32>() / 32.0)
+        .collect();
     let hp: Vec<f32> = (1..n).map(|t| omni[t] - omni[t - 1]).collect();
     let frame_e = |a: usize| -> f64 { hp[a..a + FRAME].iter().map(|&v| f64::from(v * v)).sum() };
     let e_ref = (1400..1800).step_by(FRAME).map(frame_e).fold(0.0, f64::max);
     println!("high-passed omni energy, {FRAME}-sample frames (dB re max):");
     for a in (1440..1800).step_by(FRAME) {
-        let mark = if a >= WINDOW.0 && a + FRAME <= WINDOW.1 { "  in window" } else { "" };
-        println!("  {a:>5}: {:>6.1}{mark}", 10.0 * (frame_e(a) / e_ref).log10());
+        let mark = if a >= WINDOW.0 && a + FRAME <= WINDOW.1 {
+            "  in window"
+        } else {
+            ""
+        };
+        println!(
+            "  {a:>5}: {:>6.1}{mark}",
+            10.0 * (frame_e(a) / e_ref).log10()
+        );
     }
 
     let hrtf = load_ku100();
-    let cfg = DecoderConfig { method: Method::EMagLs2, order: 4, ..Default::default() };
-    let dec = BinauralDecoder::design(&hrtf, &InputKind::Array(ArrayGeometry::em32()), &cfg).expect("design");
+    let cfg = DecoderConfig {
+        method: Method::EMagLs2,
+        order: 4,
+        ..Default::default()
+    };
+    let dec = BinauralDecoder::design(&hrtf, &InputKind::Array(ArrayGeometry::em32()), &cfg)
+        .expect("design");
     let out = render(&dec, &capsules);
     let c = dec.delay_samples;
     let (mut e_all, mut e_pre) = (0.0f64, 0.0f64);
@@ -93,14 +107,23 @@ fn marco_plus90_direct_sound_itd_and_ild() {
             }
         }
     }
-    println!("decoder energy more than {PRE_RING} taps before its centre: {:.2} %", 100.0 * e_pre / e_all);
-    assert!(e_pre / e_all < MAX_PRE_RING_SHARE, "pre-ringing longer than the window margin assumes");
+    println!(
+        "decoder energy more than {PRE_RING} taps before its centre: {:.2} %",
+        100.0 * e_pre / e_all
+    );
+    assert!(
+        e_pre / e_all < MAX_PRE_RING_SHARE,
+        "pre-ringing longer than the window margin assumes"
+    );
     let win: Vec<Vec<f32>> = out.iter().map(|c| tukey(&c[WINDOW.0..WINDOW.1])).collect();
 
     // Reference: the KU100 HRIR nearest to (+90°, 0°).
     let i90 = hrtf.nearest(&sphear_core::Direction::from_deg(90.0, 0.0));
     let d90 = hrtf.directions()[i90];
-    let hrir = vec![hrtf.ir(i90, Ear::Left).to_vec(), hrtf.ir(i90, Ear::Right).to_vec()];
+    let hrir = vec![
+        hrtf.ir(i90, Ear::Left).to_vec(),
+        hrtf.ir(i90, Ear::Right).to_vec(),
+    ];
     // Zero-padded copies for the band energies (a 128-tap HRIR or a 234-sample window alone has
     // DFT bins too coarse for the 1 kHz third-octave band).
     let pad = |x: &[f32]| -> Vec<f32> {
@@ -113,23 +136,52 @@ fn marco_plus90_direct_sound_itd_and_ild() {
 
     let centres = bands::third_octave_centres_hz(1000.0, 8000.0);
     let ild = bands::ild_per_band_db(&pad(&win[0]), &pad(&win[1]), FS_HZ, &centres).expect("ILD");
-    let ild_ref = bands::ild_per_band_db(&pad(&hrir[0]), &pad(&hrir[1]), FS_HZ, &centres).expect("ILD");
+    let ild_ref =
+        bands::ild_per_band_db(&pad(&hrir[0]), &pad(&hrir[1]), FS_HZ, &centres).expect("ILD");
     let e = |x: &[f32]| x.iter().map(|&v| f64::from(v * v)).sum::<f64>();
     let ild_broad = 10.0 * (e(&win[0]) / e(&win[1])).log10();
 
-    println!("\nKU100 HRIR at az {:.1}°, el {:.1}° (grid index {i90})", d90.azimuth_deg(), d90.elevation_deg());
+    println!(
+        "\nKU100 HRIR at az {:.1}°, el {:.1}° (grid index {i90})",
+        d90.azimuth_deg(),
+        d90.elevation_deg()
+    );
     println!("{:>28} | {:>10} | {:>10}", "", "rendered", "KU100 HRIR");
-    println!("{:>28} | {:>10.1} | {:>10.1}", "ITD GCC-PHAT 0.1–1.5 kHz µs", itd, itd_ref);
-    println!("{:>28} | {:>10.2} | {:>10.2}", "ILD mean 1–8 kHz bands dB", mean(&ild), mean(&ild_ref));
+    println!(
+        "{:>28} | {:>10.1} | {:>10.1}",
+        "ITD GCC-PHAT 0.1–1.5 kHz µs", itd, itd_ref
+    );
+    println!(
+        "{:>28} | {:>10.2} | {:>10.2}",
+        "ILD mean 1–8 kHz bands dB",
+        mean(&ild),
+        mean(&ild_ref)
+    );
     println!("{:>28} | {:>10.2} |", "ILD broadband dB", ild_broad);
     println!("per band ILD (dB):");
     for ((c, a), b) in centres.iter().zip(&ild).zip(&ild_ref) {
         println!("  {c:>7.0} Hz  rendered {a:>6.2}  HRIR {b:>6.2}");
     }
-    println!("|ΔITD| = {:.1} µs (tolerance {ITD_TOL_US} µs)", (itd - itd_ref).abs());
+    println!(
+        "|ΔITD| = {:.1} µs (tolerance {ITD_TOL_US} µs)",
+        (itd - itd_ref).abs()
+    );
 
-    assert!(itd > 0.0, "left ear must lead for a source at +90°: ITD {itd:.1} µs");
-    assert!((itd - itd_ref).abs() <= ITD_TOL_US, "ITD {itd:.1} µs vs KU100 {itd_ref:.1} µs");
-    assert!(mean(&ild) > 0.0, "left ear must be louder: mean band ILD {:.2} dB", mean(&ild));
-    assert!(ild_broad > 0.0, "left ear must be louder: broadband ILD {ild_broad:.2} dB");
+    assert!(
+        itd > 0.0,
+        "left ear must lead for a source at +90°: ITD {itd:.1} µs"
+    );
+    assert!(
+        (itd - itd_ref).abs() <= ITD_TOL_US,
+        "ITD {itd:.1} µs vs KU100 {itd_ref:.1} µs"
+    );
+    assert!(
+        mean(&ild) > 0.0,
+        "left ear must be louder: mean band ILD {:.2} dB",
+        mean(&ild)
+    );
+    assert!(
+        ild_broad > 0.0,
+        "left ear must be louder: broadband ILD {ild_broad:.2} dB"
+    );
 }

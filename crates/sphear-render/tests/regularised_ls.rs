@@ -20,7 +20,9 @@ const REL_TOL: f64 = 1e-8;
 const BETA: f64 = 0.01;
 
 fn random(rows: usize, cols: usize, g: &mut NoiseGen) -> DMatrix<Complex64> {
-    DMatrix::from_fn(rows, cols, |_, _| Complex64::new(g.next_uniform(), g.next_uniform()))
+    DMatrix::from_fn(rows, cols, |_, _| {
+        Complex64::new(g.next_uniform(), g.next_uniform())
+    })
 }
 
 /// Orthonormal columns (Gram–Schmidt by QR of a random matrix).
@@ -34,14 +36,25 @@ fn check(d: usize, k: usize, sigmas: &[f64], seed: u64) {
     assert!(r <= d.min(k));
     let u = orthonormal(d, r, &mut rng);
     let v = orthonormal(k, r, &mut rng);
-    let s =
-        DMatrix::from_diagonal(&nalgebra::DVector::from_iterator(r, sigmas.iter().map(|&x| Complex64::new(x, 0.0))));
+    let s = DMatrix::from_diagonal(&nalgebra::DVector::from_iterator(
+        r,
+        sigmas.iter().map(|&x| Complex64::new(x, 0.0)),
+    ));
     let g = &u * &s * v.adjoint();
     let h = random(d, 2, &mut rng);
     let smax = sigmas.iter().copied().fold(0.0, f64::max);
     let gains = nalgebra::DVector::from_iterator(
         r,
-        sigmas.iter().map(|&x| Complex64::new(if x > 0.0 { 1.0 / x.max(BETA * smax) } else { 0.0 }, 0.0)),
+        sigmas.iter().map(|&x| {
+            Complex64::new(
+                if x > 0.0 {
+                    1.0 / x.max(BETA * smax)
+                } else {
+                    0.0
+                },
+                0.0,
+            )
+        }),
     );
     let want = &v * DMatrix::from_diagonal(&gains) * u.adjoint() * &h;
     let got = regularised_ls(&g, &h, BETA);

@@ -58,17 +58,26 @@ type Case = ((f64, f64), (f64, f64, f64));
 
 /// Head-relative direction `Rᵀu` of a world direction `u` for the head attitude (deg).
 fn head_relative(u: &Direction, yaw_deg: f64, pitch_deg: f64, roll_deg: f64) -> Direction {
-    let r = rotation_from_ypr(yaw_deg.to_radians(), pitch_deg.to_radians(), roll_deg.to_radians());
+    let r = rotation_from_ypr(
+        yaw_deg.to_radians(),
+        pitch_deg.to_radians(),
+        roll_deg.to_radians(),
+    );
     rotate_direction(&mat3_transpose(&r), u)
 }
 
 /// Ideal order-4 AmbiX (ACN/SN3D) plane wave: `s(t) · Y_acn(u)`.
 fn ambix_plane_wave(u: &Direction, s: &[f32]) -> Vec<Vec<f32>> {
-    real_sh(4, u, Norm::Sn3d).iter().map(|&g| s.iter().map(|&v| v * g as f32).collect()).collect()
+    real_sh(4, u, Norm::Sn3d)
+        .iter()
+        .map(|&g| s.iter().map(|&v| v * g as f32).collect())
+        .collect()
 }
 
 fn max_abs(x: &[Vec<f32>]) -> f64 {
-    x.iter().flatten().fold(0.0f64, |a, &v| a.max(f64::from(v.abs())))
+    x.iter()
+        .flatten()
+        .fold(0.0f64, |a, &v| a.max(f64::from(v.abs())))
 }
 
 #[test]
@@ -76,8 +85,15 @@ fn ambix_rotation_equals_counter_rotated_source() {
     let hrtf = load_ku100();
     let sig = pink_noise(SIG_LEN, SIG_RMS, SIG_SEED);
     let input = InputKind::Ambix { order: 4 };
-    let base = BinauralDecoder::design(&hrtf, &input, &DecoderConfig { method: Method::MagLs, ..Default::default() })
-        .expect("design");
+    let base = BinauralDecoder::design(
+        &hrtf,
+        &input,
+        &DecoderConfig {
+            method: Method::MagLs,
+            ..Default::default()
+        },
+    )
+    .expect("design");
     // (source az, el; yaw, pitch, roll), degrees.
     let cases: [Case; 6] = [
         ((30.0, 0.0), (30.0, 0.0, 0.0)),
@@ -87,7 +103,10 @@ fn ambix_rotation_equals_counter_rotated_source() {
         ((160.0, 35.0), (-20.0, -15.0, 30.0)),
         ((-60.0, 60.0), (0.0, 0.0, -45.0)),
     ];
-    println!("{:>16} {:>20} {:>16} {:>14}", "source az,el", "yaw,pitch,roll", "head-rel az,el", "max rel. diff");
+    println!(
+        "{:>16} {:>20} {:>16} {:>14}",
+        "source az,el", "yaw,pitch,roll", "head-rel az,el", "max rel. diff"
+    );
     for ((az, el), (yaw, pitch, roll)) in cases {
         let u = Direction::from_deg(az, el);
         let v = head_relative(&u, yaw, pitch, roll);
@@ -110,8 +129,11 @@ fn ambix_rotation_equals_counter_rotated_source() {
         .expect("design");
         let y_rot = render(&rotated, &ambix_plane_wave(&u, &sig));
         let y_ref = render(&base, &ambix_plane_wave(&v, &sig));
-        let diff: Vec<Vec<f32>> =
-            y_rot.iter().zip(&y_ref).map(|(a, b)| a.iter().zip(b).map(|(x, y)| x - y).collect()).collect();
+        let diff: Vec<Vec<f32>> = y_rot
+            .iter()
+            .zip(&y_ref)
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x - y).collect())
+            .collect();
         let rel = max_abs(&diff) / max_abs(&y_ref);
         println!(
             "{:>7.1},{:>7.1}  {:>6.1},{:>6.1},{:>6.1}  {:>7.1},{:>7.1}  {:>14.2e}",
@@ -124,7 +146,10 @@ fn ambix_rotation_equals_counter_rotated_source() {
             v.elevation_deg(),
             rel
         );
-        assert!(rel <= AMBIX_REL_TOL, "rotation ({yaw}, {pitch}, {roll}) of source ({az}, {el}): rel. diff {rel:.2e}");
+        assert!(
+            rel <= AMBIX_REL_TOL,
+            "rotation ({yaw}, {pitch}, {roll}) of source ({az}, {el}): rel. diff {rel:.2e}"
+        );
     }
 }
 
@@ -141,7 +166,8 @@ fn compare(a: &[Vec<f32>], b: &[Vec<f32>]) -> Comparison {
     Comparison {
         itd_a_us: itd_us(&a),
         itd_b_us: itd_us(&b),
-        ild_err_db: bands::ild_error_db([&a[0], &a[1]], [&b[0], &b[1]], FS_HZ, 1000.0, 8000.0).expect("ILD"),
+        ild_err_db: bands::ild_error_db([&a[0], &a[1]], [&b[0], &b[1]], FS_HZ, 1000.0, 8000.0)
+            .expect("ILD"),
         lsd_db: lsd2_db(&a, &b, 100.0, 16000.0),
     }
 }
@@ -153,8 +179,17 @@ fn em32_emagls2_rotation_matches_counter_rotated_source() {
     let input = InputKind::Array(array.clone());
     let sig = pink_noise(SIG_LEN, SIG_RMS, SIG_SEED);
     let c = sphear_core::SPEED_OF_SOUND_M_S;
-    let caps_of =
-        |d: &Direction| simulate_array(&array, &[PlaneWaveSource { direction: *d, signal: sig.clone() }], FS_HZ, c);
+    let caps_of = |d: &Direction| {
+        simulate_array(
+            &array,
+            &[PlaneWaveSource {
+                direction: *d,
+                signal: sig.clone(),
+            }],
+            FS_HZ,
+            c,
+        )
+    };
     let cfg = |yaw: f64, pitch: f64, roll: f64| DecoderConfig {
         method: Method::EMagLs2,
         yaw_deg: yaw,
@@ -165,8 +200,11 @@ fn em32_emagls2_rotation_matches_counter_rotated_source() {
     let base = BinauralDecoder::design(&hrtf, &input, &cfg(0.0, 0.0, 0.0)).expect("design");
 
     // (source az, el; yaw, pitch, roll), degrees. The first case is the sign check.
-    let cases: [Case; 3] =
-        [((0.0, 0.0), (90.0, 0.0, 0.0)), ((60.0, 0.0), (30.0, 0.0, 0.0)), ((-30.0, 15.0), (-45.0, 20.0, 10.0))];
+    let cases: [Case; 3] = [
+        ((0.0, 0.0), (90.0, 0.0, 0.0)),
+        ((60.0, 0.0), (30.0, 0.0, 0.0)),
+        ((-30.0, 15.0), (-45.0, 20.0, 10.0)),
+    ];
     println!(
         "{:>14} {:>17} {:>15} | {:>9} {:>9} {:>8} {:>8} {:>7} | {:>30}",
         "source az,el",
@@ -182,7 +220,8 @@ fn em32_emagls2_rotation_matches_counter_rotated_source() {
     for (n, ((az, el), (yaw, pitch, roll))) in cases.into_iter().enumerate() {
         let u = Direction::from_deg(az, el);
         let v = head_relative(&u, yaw, pitch, roll);
-        let rotated = BinauralDecoder::design(&hrtf, &input, &cfg(yaw, pitch, roll)).expect("design");
+        let rotated =
+            BinauralDecoder::design(&hrtf, &input, &cfg(yaw, pitch, roll)).expect("design");
         let y_rot = render(&rotated, &caps_of(&u));
         let y_ref = render(&base, &caps_of(&v));
         // Negative control: the rotation ignored (unrotated decoder, world direction).
@@ -210,23 +249,47 @@ fn em32_emagls2_rotation_matches_counter_rotated_source() {
             ctl.lsd_db
         );
         assert!(d_itd <= EM32_ITD_TOL_US, "case {n}: |ΔITD| {d_itd:.1} µs");
-        assert!(m.ild_err_db <= EM32_ILD_TOL_DB, "case {n}: ILD error {:.2} dB", m.ild_err_db);
-        assert!(m.lsd_db <= EM32_LSD_TOL_DB, "case {n}: LSD {:.2} dB", m.lsd_db);
+        assert!(
+            m.ild_err_db <= EM32_ILD_TOL_DB,
+            "case {n}: ILD error {:.2} dB",
+            m.ild_err_db
+        );
+        assert!(
+            m.lsd_db <= EM32_LSD_TOL_DB,
+            "case {n}: LSD {:.2} dB",
+            m.lsd_db
+        );
         // The control must violate the ITD tolerance by far (the metrics discriminate).
-        assert!(d_itd_ctl > 5.0 * EM32_ITD_TOL_US, "case {n}: control |ΔITD| only {d_itd_ctl:.1} µs");
+        assert!(
+            d_itd_ctl > 5.0 * EM32_ITD_TOL_US,
+            "case {n}: control |ΔITD| only {d_itd_ctl:.1} µs"
+        );
         if n == 0 {
             // Head turned 90° left: a frontal source is on the right, so the right ear leads
             // (ITD = t_right − t_left < 0) and is louder (ILD < 0).
             let t = trim(&y_rot, EDGE_SAMPLES, EDGE_SAMPLES);
-            let ild = bands::ild_per_band_db(&t[0], &t[1], FS_HZ, &bands::third_octave_centres_hz(1000.0, 8000.0))
-                .expect("ILD");
+            let ild = bands::ild_per_band_db(
+                &t[0],
+                &t[1],
+                FS_HZ,
+                &bands::third_octave_centres_hz(1000.0, 8000.0),
+            )
+            .expect("ILD");
             println!(
                 "sign check (yaw +90°, frontal source): ITD {:.1} µs, mean ILD 1–8 kHz {:.2} dB",
                 m.itd_a_us,
                 mean(&ild)
             );
-            assert!(m.itd_a_us < 0.0, "yaw +90°: right ear must lead, ITD {:.1} µs", m.itd_a_us);
-            assert!(mean(&ild) < 0.0, "yaw +90°: right ear must be louder, ILD {:.2} dB", mean(&ild));
+            assert!(
+                m.itd_a_us < 0.0,
+                "yaw +90°: right ear must lead, ITD {:.1} µs",
+                m.itd_a_us
+            );
+            assert!(
+                mean(&ild) < 0.0,
+                "yaw +90°: right ear must be louder, ILD {:.2} dB",
+                mean(&ild)
+            );
         }
     }
 }

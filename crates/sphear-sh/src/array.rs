@@ -107,9 +107,16 @@ impl ArrayGeometry {
     pub fn em32() -> Self {
         let capsules = EM32_AZ_COLAT_DEG
             .iter()
-            .map(|&(az, colat)| Direction::from_azimuth_colatitude(az.to_radians(), colat.to_radians()))
+            .map(|&(az, colat)| {
+                Direction::from_azimuth_colatitude(az.to_radians(), colat.to_radians())
+            })
             .collect();
-        Self { name: "em32".into(), radius_m: EM32_RADIUS_M, sphere: SphereKind::Rigid, capsules }
+        Self {
+            name: "em32".into(),
+            radius_m: EM32_RADIUS_M,
+            sphere: SphereKind::Rigid,
+            capsules,
+        }
     }
 
     /// Number of capsules (= channels).
@@ -151,20 +158,32 @@ impl ArrayGeometry {
             source_name: path.display().to_string(),
             reason: format!("cannot read: {e}"),
         })?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Self::from_toml_str(&text, &path.display().to_string(), &stem)
     }
 
     /// Parse an array description from TOML text. `source_name` is used in error messages and
     /// `default_name` when the file has no `name`.
     pub fn from_toml_str(text: &str, source_name: &str, default_name: &str) -> Result<Self> {
-        let err = |reason: String| ShError::ArrayFile { source_name: source_name.to_string(), reason };
+        let err = |reason: String| ShError::ArrayFile {
+            source_name: source_name.to_string(),
+            reason,
+        };
         let file: ArrayFile = toml::from_str(text).map_err(|e| err(e.message().to_string()))?;
         if !(file.radius_m.is_finite() && file.radius_m > 0.0 && file.radius_m < 10.0) {
-            return Err(err(format!("radius_m must be a positive number of metres, got {}", file.radius_m)));
+            return Err(err(format!(
+                "radius_m must be a positive number of metres, got {}",
+                file.radius_m
+            )));
         }
         if file.capsules.len() < 4 {
-            return Err(err(format!("need at least 4 capsules, got {}", file.capsules.len())));
+            return Err(err(format!(
+                "need at least 4 capsules, got {}",
+                file.capsules.len()
+            )));
         }
         let mut capsules = Vec::with_capacity(file.capsules.len());
         for (i, c) in file.capsules.iter().enumerate() {
@@ -172,13 +191,22 @@ impl ArrayGeometry {
                 (Some(e), None) => e,
                 (None, Some(col)) => 90.0 - col,
                 (Some(_), Some(_)) => {
-                    return Err(err(format!("capsule {}: give elevation_deg or colatitude_deg, not both", i + 1)));
+                    return Err(err(format!(
+                        "capsule {}: give elevation_deg or colatitude_deg, not both",
+                        i + 1
+                    )));
                 }
                 (None, None) => {
-                    return Err(err(format!("capsule {}: missing elevation_deg (or colatitude_deg)", i + 1)));
+                    return Err(err(format!(
+                        "capsule {}: missing elevation_deg (or colatitude_deg)",
+                        i + 1
+                    )));
                 }
             };
-            if !c.azimuth_deg.is_finite() || !el_deg.is_finite() || !(-90.0..=90.0).contains(&el_deg) {
+            if !c.azimuth_deg.is_finite()
+                || !el_deg.is_finite()
+                || !(-90.0..=90.0).contains(&el_deg)
+            {
                 return Err(err(format!(
                     "capsule {}: invalid direction azimuth {}°, elevation {}°",
                     i + 1,
@@ -253,7 +281,10 @@ mod tests {
         let bad = t.replace("sphere = \"open\"", "sphere = \"open\"\ncolour = 3");
         let e = ArrayGeometry::from_toml_str(&bad, "t.toml", "t").expect_err("unknown field");
         assert!(e.to_string().contains("colour"), "{e}");
-        let bad = t.replace("colatitude_deg = 125.26", "colatitude_deg = 125.26, elevation_deg = 1");
+        let bad = t.replace(
+            "colatitude_deg = 125.26",
+            "colatitude_deg = 125.26, elevation_deg = 1",
+        );
         assert!(ArrayGeometry::from_toml_str(&bad, "t.toml", "t").is_err());
         assert!(a.check_order(2).is_err());
     }

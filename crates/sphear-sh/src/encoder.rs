@@ -102,7 +102,9 @@ pub fn regularised_inverse(b: Complex64, max_gain_db: f64, reg: Regularisation) 
                 return Complex64::new(alpha, 0.0);
             }
             let phase = b.conj() / mag; // |b|/b
-            phase * (2.0 * alpha / std::f64::consts::PI) * (std::f64::consts::PI / (2.0 * alpha * mag)).atan()
+            phase
+                * (2.0 * alpha / std::f64::consts::PI)
+                * (std::f64::consts::PI / (2.0 * alpha * mag)).atan()
         }
         Regularisation::Tikhonov => {
             let lambda = 1.0 / (2.0 * alpha);
@@ -125,9 +127,12 @@ impl EncoderDesign {
             )));
         }
         if !(sample_rate_hz.is_finite() && sample_rate_hz > 0.0) {
-            return Err(ShError::InvalidArgument(format!("sample rate must be positive, got {sample_rate_hz}")));
+            return Err(ShError::InvalidArgument(format!(
+                "sample rate must be positive, got {sample_rate_hz}"
+            )));
         }
-        if !config.max_gain_db.is_finite() || config.max_gain_db < 0.0 || config.max_gain_db > 80.0 {
+        if !config.max_gain_db.is_finite() || config.max_gain_db < 0.0 || config.max_gain_db > 80.0
+        {
             return Err(ShError::InvalidArgument(format!(
                 "maximum gain must be between 0 and 80 dB, got {}",
                 config.max_gain_db
@@ -175,7 +180,9 @@ impl EncoderDesign {
     /// Ideal encoder transfer matrix `[(N+1)² × M]` at `freq_hz` (radial equalisers × spatial
     /// matrix), without FIR truncation and delay. Used by end-to-end decoder designs (eMagLS).
     pub fn transfer_matrix(&self, freq_hz: f64) -> DMatrix<Complex64> {
-        let radial: Vec<Complex64> = (0..=self.config.order).map(|n| self.radial_response(n, freq_hz)).collect();
+        let radial: Vec<Complex64> = (0..=self.config.order)
+            .map(|n| self.radial_response(n, freq_hz))
+            .collect();
         DMatrix::from_fn(self.spatial.nrows(), self.spatial.ncols(), |i, q| {
             radial[acn_to_nm(i).0] * self.spatial[(i, q)]
         })
@@ -203,17 +210,19 @@ impl EncoderDesign {
 /// `1/sqrt(4π(2n+1)) · pinv(Y)` with `Y = [M × (N+1)²]` orthonormal SH at the capsules.
 fn spatial_matrix(array: &ArrayGeometry, order: usize) -> Result<DMatrix<f64>> {
     let y = sh_matrix(order, &array.capsules, Norm::Orthonormal);
-    let pinv = y
-        .clone()
-        .pseudo_inverse(1e-12)
-        .map_err(|e| ShError::InvalidArgument(format!("SH matrix of the array is singular: {e}")))?;
+    let pinv = y.clone().pseudo_inverse(1e-12).map_err(|e| {
+        ShError::InvalidArgument(format!("SH matrix of the array is singular: {e}"))
+    })?;
     // Check conditioning: the capsule layout must resolve the order.
     let sv = y.singular_values();
     let (smax, smin) = (sv.max(), sv.min());
     if smin <= 1e-6 * smax {
         return Err(ShError::Order {
             order,
-            reason: format!("the capsule layout of '{}' cannot resolve it (SH matrix is rank deficient)", array.name),
+            reason: format!(
+                "the capsule layout of '{}' cannot resolve it (SH matrix is rank deficient)",
+                array.name
+            ),
         });
     }
     let mut m = pinv;
@@ -234,7 +243,13 @@ fn radial_eq(array: &ArrayGeometry, n: usize, freq_hz: f64, config: &EncoderConf
 
 /// Frequency-sampling design on a 4× oversampled grid, delayed by `delay` samples, truncated to
 /// `filter_len` taps with a Tukey window (25 % cosine tapers at both ends).
-fn design_radial_fir(array: &ArrayGeometry, n: usize, fs: f64, config: &EncoderConfig, delay: usize) -> Vec<f64> {
+fn design_radial_fir(
+    array: &ArrayGeometry,
+    n: usize,
+    fs: f64,
+    config: &EncoderConfig,
+    delay: usize,
+) -> Vec<f64> {
     let len = config.filter_len;
     let n_fft = 4 * len;
     let mut planner = RealFftPlanner::<f64>::new();
@@ -290,7 +305,10 @@ impl StreamEncoder {
             .map(|i| FilterSpec {
                 output: i,
                 input: i,
-                taps: d.radial_firs[acn_to_nm(i).0].iter().map(|&h| h as f32).collect(),
+                taps: d.radial_firs[acn_to_nm(i).0]
+                    .iter()
+                    .map(|&h| h as f32)
+                    .collect(),
             })
             .collect();
         let conv = MatrixConvolver::new(n_sh, n_sh, &filters, d.config.block_len)?;
@@ -327,7 +345,10 @@ impl BlockProcessor for StreamEncoder {
     }
     fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) -> sphear_core::Result<()> {
         if input.len() != self.n_caps || output.len() != self.n_sh {
-            return Err(sphear_core::CoreError::ChannelCount { expected: self.n_caps.to_string(), got: input.len() });
+            return Err(sphear_core::CoreError::ChannelCount {
+                expected: self.n_caps.to_string(),
+                got: input.len(),
+            });
         }
         for (i, m) in self.mixed.iter_mut().enumerate() {
             m.fill(0.0);

@@ -9,11 +9,16 @@ use sphear_sh::modal::SphereKind;
 #[test]
 fn em32_preset_matches_shared_geometry_csv() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/em32_geometry.csv");
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e} (CI has ../shared/data)", p.display()));
+    let text = std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e} (CI has ../shared/data)", p.display()));
     let rows: Vec<Vec<f64>> = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("capsule") && !l.trim().is_empty())
-        .map(|l| l.split(',').map(|v| v.trim().parse::<f64>().expect("number")).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|v| v.trim().parse::<f64>().expect("number"))
+                .collect()
+        })
         .collect();
     let a = ArrayGeometry::em32();
     assert_eq!(rows.len(), 32);

@@ -35,7 +35,9 @@ fn coefficient_errors_db(enc: &EncoderDesign, array: &ArrayGeometry, f: f64) -> 
             acc[n].2 += y[i] * y[i];
         }
     }
-    acc.iter().map(|(e, a, d)| (10.0 * (e / d).log10(), 10.0 * (a / d).log10())).collect()
+    acc.iter()
+        .map(|(e, a, d)| (10.0 * (e / d).log10(), 10.0 * (a / d).log10()))
+        .collect()
 }
 
 /// Error budget for spatial aliasing below half the aliasing frequency (dB re coefficient energy).
@@ -46,32 +48,54 @@ fn plane_wave_coefficients_match_ideal_below_aliasing() {
     let array = ArrayGeometry::em32();
     let enc = EncoderDesign::new(&array, 48000.0, &EncoderConfig::default()).expect("design");
     let f_alias = array.aliasing_frequency_hz(4, 343.0);
-    println!("em32 order-4 encoder, soft-limit 20 dB, t-design(10) directions; f_alias = N c/(2 pi r) = {f_alias:.0} Hz");
+    println!(
+        "em32 order-4 encoder, soft-limit 20 dB, t-design(10) directions; f_alias = N c/(2 pi r) = {f_alias:.0} Hz"
+    );
     println!("error per order n=0..4 in dB: total (vs ideal Y) | aliasing (vs regularised target)");
-    let freqs = [100.0, 200.0, 500.0, 1000.0, 1600.0, 2000.0, 2500.0, 3150.0, 4000.0, 5000.0, 6300.0, 8000.0, 10000.0, 12500.0, 16000.0];
+    let freqs = [
+        100.0, 200.0, 500.0, 1000.0, 1600.0, 2000.0, 2500.0, 3150.0, 4000.0, 5000.0, 6300.0,
+        8000.0, 10000.0, 12500.0, 16000.0,
+    ];
     let mut rows = Vec::new();
     for &f in &freqs {
         let e = coefficient_errors_db(&enc, &array, f);
         let tot: Vec<String> = e.iter().map(|x| format!("{:6.1}", x.0)).collect();
         let ali: Vec<String> = e.iter().map(|x| format!("{:6.1}", x.1)).collect();
-        println!("  {f:>7.0} Hz  total [{}] | aliasing [{}]", tot.join(" "), ali.join(" "));
+        println!(
+            "  {f:>7.0} Hz  total [{}] | aliasing [{}]",
+            tot.join(" "),
+            ali.join(" ")
+        );
         rows.push((f, e));
     }
     for (f, e) in &rows {
         if *f <= 0.5 * f_alias {
             for (n, x) in e.iter().enumerate() {
-                assert!(x.1 < ALIASING_ERROR_MAX_DB, "{f} Hz order {n}: aliasing error {:.1} dB", x.1);
+                assert!(
+                    x.1 < ALIASING_ERROR_MAX_DB,
+                    "{f} Hz order {n}: aliasing error {:.1} dB",
+                    x.1
+                );
             }
         }
         // Orders 0 and 1 need at most ~10 dB of gain from 1 kHz up: their total error is small
         // up to the aliasing frequency.
         if (1000.0..=0.8 * f_alias).contains(f) {
-            assert!(e[0].0 < -20.0 && e[1].0 < -20.0, "{f} Hz: orders 0/1 total error {:.1}/{:.1} dB", e[0].0, e[1].0);
+            assert!(
+                e[0].0 < -20.0 && e[1].0 < -20.0,
+                "{f} Hz: orders 0/1 total error {:.1}/{:.1} dB",
+                e[0].0,
+                e[1].0
+            );
         }
     }
     // Far above aliasing the higher orders are wrong: the known em32 limit, not a defect.
     let (_, e16) = rows.last().expect("rows");
-    assert!(e16[4].1 > -10.0, "order-4 error at 16 kHz unexpectedly small: {:.1} dB", e16[4].1);
+    assert!(
+        e16[4].1 > -10.0,
+        "order-4 error at 16 kHz unexpectedly small: {:.1} dB",
+        e16[4].1
+    );
 }
 
 #[test]
@@ -83,7 +107,11 @@ fn regularisation_limits_gain() {
                 for n in 0..=4 {
                     let b = mode_strength(n, kr, sphear_sh::modal::SphereKind::Rigid)[n];
                     let h = regularised_inverse(b, g_db, reg);
-                    assert!(h.norm() <= alpha * (1.0 + 1e-9), "{reg:?} {g_db} dB kr={kr} n={n}: |H|={}", h.norm());
+                    assert!(
+                        h.norm() <= alpha * (1.0 + 1e-9),
+                        "{reg:?} {g_db} dB kr={kr} n={n}: |H|={}",
+                        h.norm()
+                    );
                     // Where |b| ≫ 1/alpha the inverse is nearly exact.
                     if b.norm() > 10.0 / alpha {
                         assert!((h * b - 1.0).norm() < 0.02, "{reg:?} kr={kr} n={n}");
@@ -103,7 +131,10 @@ fn fir_realisation_matches_ideal_radial_response() {
             let ideal = enc.radial_response(n, f);
             let fir = enc.radial_fir_response(n, f);
             let err_db = 20.0 * ((fir - ideal).norm() / ideal.norm()).log10();
-            assert!(err_db < -25.0, "order {n} at {f} Hz: FIR error {err_db:.1} dB");
+            assert!(
+                err_db < -25.0,
+                "order {n} at {f} Hz: FIR error {err_db:.1} dB"
+            );
         }
     }
 }
@@ -111,11 +142,20 @@ fn fir_realisation_matches_ideal_radial_response() {
 #[test]
 fn streaming_encoder_equals_direct_convolution() {
     let array = ArrayGeometry::em32();
-    let cfg = EncoderConfig { order: 2, filter_len: 64, block_len: 37, ..EncoderConfig::default() };
+    let cfg = EncoderConfig {
+        order: 2,
+        filter_len: 64,
+        block_len: 37,
+        ..EncoderConfig::default()
+    };
     let enc = EncoderDesign::new(&array, 48000.0, &cfg).expect("design");
     let len = 300;
     let x: Vec<Vec<f32>> = (0..32)
-        .map(|q| (0..len).map(|t| (((t * 31 + q * 17) % 97) as f32 / 97.0 - 0.5) * 0.3).collect())
+        .map(|q| {
+            (0..len)
+                .map(|t| (((t * 31 + q * 17) % 97) as f32 / 97.0 - 0.5) * 0.3)
+                .collect()
+        })
         .collect();
     let y = process_buffers(&mut enc.stream().expect("stream"), &x).expect("encode");
     let firs = enc.fir_matrix();
@@ -132,7 +172,11 @@ fn streaming_encoder_equals_direct_convolution() {
                     }
                 }
             }
-            assert!((y[i][t] as f64 - acc).abs() < 1e-5, "ch {i} t {t}: {} vs {acc}", y[i][t]);
+            assert!(
+                (y[i][t] as f64 - acc).abs() < 1e-5,
+                "ch {i} t {t}: {} vs {acc}",
+                y[i][t]
+            );
         }
     }
 }

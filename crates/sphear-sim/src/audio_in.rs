@@ -24,7 +24,10 @@ pub fn list_audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|e| SimError::File { path: d.display().to_string(), reason: e.to_string() })?;
+        let rd = std::fs::read_dir(&d).map_err(|e| SimError::File {
+            path: d.display().to_string(),
+            reason: e.to_string(),
+        })?;
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -53,7 +56,10 @@ pub fn list_audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// # Errors
 /// Unreadable or undecodable file, no audio track, NaN/Inf samples.
 pub fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32)> {
-    let err = |reason: String| SimError::File { path: path.display().to_string(), reason };
+    let err = |reason: String| SimError::File {
+        path: path.display().to_string(),
+        reason,
+    };
     let file = File::open(path).map_err(|e| err(e.to_string()))?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
@@ -61,9 +67,16 @@ pub fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32)> {
         hint.with_extension(ext);
     }
     let mut format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| err(format!("unsupported or corrupt audio: {e}")))?;
-    let track = format.default_track(TrackType::Audio).ok_or_else(|| err("no audio track".into()))?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| err("no audio track".into()))?;
     let params = track
         .codec_params
         .as_ref()

@@ -29,7 +29,13 @@ pub struct SpecAugmentConfig {
 
 impl Default for SpecAugmentConfig {
     fn default() -> Self {
-        Self { freq_masks: 2, max_freq_width: 27, time_masks: 2, max_time_width: 40, max_time_fraction: 0.2 }
+        Self {
+            freq_masks: 2,
+            max_freq_width: 27,
+            time_masks: 2,
+            max_time_width: 40,
+            max_time_fraction: 0.2,
+        }
     }
 }
 
@@ -43,7 +49,12 @@ pub struct SpecAugmentMasks {
 }
 
 /// Draw masks for a `[n_freq × n_time]` spectrogram (widths uniform in `0..=max`).
-pub fn draw_masks(cfg: &SpecAugmentConfig, n_freq: usize, n_time: usize, seed: u64) -> SpecAugmentMasks {
+pub fn draw_masks(
+    cfg: &SpecAugmentConfig,
+    n_freq: usize,
+    n_time: usize,
+    seed: u64,
+) -> SpecAugmentMasks {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut freq = Vec::new();
     for _ in 0..cfg.freq_masks {
@@ -51,7 +62,9 @@ pub fn draw_masks(cfg: &SpecAugmentConfig, n_freq: usize, n_time: usize, seed: u
         let f0 = rng.random_range(0..=n_freq - w);
         freq.push(f0..f0 + w);
     }
-    let t_max = cfg.max_time_width.min((cfg.max_time_fraction * n_time as f64).floor() as usize);
+    let t_max = cfg
+        .max_time_width
+        .min((cfg.max_time_fraction * n_time as f64).floor() as usize);
     let mut time = Vec::new();
     for _ in 0..cfg.time_masks {
         let w = rng.random_range(0..=t_max);
@@ -63,7 +76,12 @@ pub fn draw_masks(cfg: &SpecAugmentConfig, n_freq: usize, n_time: usize, seed: u
 
 /// Zero the masked cells of a spectrogram stored row-major `[n_freq][n_time]` (any element type
 /// with a zero, e.g. `f32` magnitudes or complex values).
-pub fn apply_masks<T: Copy + Default>(spec: &mut [T], n_freq: usize, n_time: usize, masks: &SpecAugmentMasks) {
+pub fn apply_masks<T: Copy + Default>(
+    spec: &mut [T],
+    n_freq: usize,
+    n_time: usize,
+    masks: &SpecAugmentMasks,
+) {
     debug_assert_eq!(spec.len(), n_freq * n_time);
     for r in &masks.freq {
         for f in r.clone() {
@@ -91,7 +109,10 @@ mod tests {
             assert!(r.end <= 513 && r.len() <= 27);
         }
         for r in &a.time {
-            assert!(r.end <= 100 && r.len() <= 20, "time mask wider than p·T: {r:?}");
+            assert!(
+                r.end <= 100 && r.len() <= 20,
+                "time mask wider than p·T: {r:?}"
+            );
         }
         let mut s = vec![1.0f32; 513 * 100];
         apply_masks(&mut s, 513, 100, &a);

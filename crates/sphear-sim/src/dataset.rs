@@ -76,7 +76,8 @@ pub fn check_train_seed(seed: u64) -> Result<()> {
 
 /// Folder of item `index`.
 pub fn item_dir(root: &Path, index: u64) -> PathBuf {
-    root.join(format!("chunk-{:04}", index / ITEMS_PER_CHUNK)).join(format!("item-{index:06}"))
+    root.join(format!("chunk-{:04}", index / ITEMS_PER_CHUNK))
+        .join(format!("item-{index:06}"))
 }
 
 /// All complete items under a dataset folder, in index order.
@@ -84,7 +85,12 @@ pub fn item_dir(root: &Path, index: u64) -> PathBuf {
 /// # Errors
 /// The folder cannot be read.
 pub fn list_items(root: &Path) -> Result<Vec<PathBuf>> {
-    let rd = |p: &Path| std::fs::read_dir(p).map_err(|e| SimError::File { path: p.display().to_string(), reason: e.to_string() });
+    let rd = |p: &Path| {
+        std::fs::read_dir(p).map_err(|e| SimError::File {
+            path: p.display().to_string(),
+            reason: e.to_string(),
+        })
+    };
     let mut out = Vec::new();
     for chunk in rd(root)?.flatten() {
         let cp = chunk.path();
@@ -145,27 +151,48 @@ struct DatasetHeader {
 /// # Errors
 /// Invalid job (shard, seed/split mismatch, a different dataset already in the folder), I/O,
 /// rendering errors (the first one stops the run; finished items stay).
-pub fn run_dataset(job: &DatasetJob, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<DatasetSummary> {
+pub fn run_dataset(
+    job: &DatasetJob,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<DatasetSummary> {
     let (si, sn) = job.shard;
     if sn == 0 || si >= sn {
-        return Err(SimError::Invalid(format!("--shard must be I/N with 0 ≤ I < N, got {si}/{sn}")));
+        return Err(SimError::Invalid(format!(
+            "--shard must be I/N with 0 ≤ I < N, got {si}/{sn}"
+        )));
     }
     match job.split {
         Split::Train => check_train_seed(job.seed)?,
         Split::Test => {
             if job.seed != TEST_SPLIT_SEED {
-                return Err(SimError::Invalid(format!("the test split uses the reserved seed {TEST_SPLIT_SEED:#x}")));
+                return Err(SimError::Invalid(format!(
+                    "the test split uses the reserved seed {TEST_SPLIT_SEED:#x}"
+                )));
             }
         }
     }
     job.spec.validate()?;
-    std::fs::create_dir_all(&job.out_dir)
-        .map_err(|e| SimError::File { path: job.out_dir.display().to_string(), reason: e.to_string() })?;
-    let header = DatasetHeader { format: "sphear-dataset-v1".into(), count: job.count, seed: job.seed, split: job.split, spec: job.spec.clone() };
+    std::fs::create_dir_all(&job.out_dir).map_err(|e| SimError::File {
+        path: job.out_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let header = DatasetHeader {
+        format: "sphear-dataset-v1".into(),
+        count: job.count,
+        seed: job.seed,
+        split: job.split,
+        spec: job.spec.clone(),
+    };
     let hpath = job.out_dir.join("dataset.json");
     if hpath.exists() {
-        let text = std::fs::read_to_string(&hpath).map_err(|e| SimError::File { path: hpath.display().to_string(), reason: e.to_string() })?;
-        let old: DatasetHeader = serde_json::from_str(&text).map_err(|e| SimError::File { path: hpath.display().to_string(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(&hpath).map_err(|e| SimError::File {
+            path: hpath.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let old: DatasetHeader = serde_json::from_str(&text).map_err(|e| SimError::File {
+            path: hpath.display().to_string(),
+            reason: e.to_string(),
+        })?;
         if old != header {
             return Err(SimError::Invalid(format!(
                 "{} holds a different dataset (spec, count, seed or split differ); use a new folder",
@@ -173,11 +200,18 @@ pub fn run_dataset(job: &DatasetJob, progress: &(dyn Fn(u64, u64) + Sync)) -> Re
             )));
         }
     } else {
-        let text = serde_json::to_string_pretty(&header).map_err(|e| SimError::Invalid(e.to_string()))?;
-        std::fs::write(&hpath, text).map_err(|e| SimError::File { path: hpath.display().to_string(), reason: e.to_string() })?;
+        let text =
+            serde_json::to_string_pretty(&header).map_err(|e| SimError::Invalid(e.to_string()))?;
+        std::fs::write(&hpath, text).map_err(|e| SimError::File {
+            path: hpath.display().to_string(),
+            reason: e.to_string(),
+        })?;
     }
     let t0 = std::time::Instant::now();
-    let ctx = SceneContext::new(job.spec.output.hrtf.as_deref(), job.spec.sample_rate_hz as f64)?;
+    let ctx = SceneContext::new(
+        job.spec.output.hrtf.as_deref(),
+        job.spec.sample_rate_hz as f64,
+    )?;
     let indices: Vec<u64> = (0..job.count).filter(|i| i % sn == si).collect();
     let total = indices.len() as u64;
     let done = AtomicU64::new(0);
@@ -190,12 +224,21 @@ pub fn run_dataset(job: &DatasetJob, progress: &(dyn Fn(u64, u64) + Sync)) -> Re
             let seed = item_seed(job.seed, i);
             let cfg = realise(&job.spec, seed)?;
             let out = render_scene(&cfg, &ctx)?;
-            write_scene(&dir, &out, serde_json::json!({ "index": i, "split": job.split, "hrtf": ctx.hrtf_origin }))?;
+            write_scene(
+                &dir,
+                &out,
+                serde_json::json!({ "index": i, "split": job.split, "hrtf": ctx.hrtf_origin }),
+            )?;
         }
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
         progress(d, total);
         Ok(())
     })?;
     let skipped = skipped.load(Ordering::Relaxed);
-    Ok(DatasetSummary { shard_items: total, generated: total - skipped, skipped, wall_s: t0.elapsed().as_secs_f64() })
+    Ok(DatasetSummary {
+        shard_items: total,
+        generated: total - skipped,
+        skipped,
+        wall_s: t0.elapsed().as_secs_f64(),
+    })
 }

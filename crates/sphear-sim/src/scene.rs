@@ -19,7 +19,9 @@ use sphear_core::signals::{click_train, exp_sweep, harmonic_complex, pink_noise,
 use sphear_core::wav::write_wav;
 use sphear_hrtf::HrtfSet;
 use sphear_sh::array::ArrayGeometry;
-use sphear_sh::rotation::{Mat3, mat3_mul, mat3_transpose, rotate_direction, rotation_from_ypr, sh_rotation_matrix};
+use sphear_sh::rotation::{
+    Mat3, mat3_mul, mat3_transpose, rotate_direction, rotation_from_ypr, sh_rotation_matrix,
+};
 
 use crate::audio_in::{list_audio_files, load_mono_at};
 use crate::bands::{NUM_BANDS, PerBand};
@@ -137,8 +139,16 @@ pub fn realise(spec: &SceneSpec, seed: u64) -> Result<SceneConfig> {
     } else {
         [0.0; 3]
     };
-    let head_r = rotation_from_ypr(head[0].to_radians(), head[1].to_radians(), head[2].to_radians());
-    let scene_r = rotation_from_ypr(scene_rot[0].to_radians(), scene_rot[1].to_radians(), scene_rot[2].to_radians());
+    let head_r = rotation_from_ypr(
+        head[0].to_radians(),
+        head[1].to_radians(),
+        head[2].to_radians(),
+    );
+    let scene_r = rotation_from_ypr(
+        scene_rot[0].to_radians(),
+        scene_rot[1].to_radians(),
+        scene_rot[2].to_radians(),
+    );
     let (room, listener) = if spec.room.free_field {
         (None, None)
     } else {
@@ -153,7 +163,11 @@ pub fn realise(spec: &SceneSpec, seed: u64) -> Result<SceneConfig> {
         for b in 0..NUM_BANDS {
             target[b] = rt60 * factors[b];
         }
-        let formula = if spec.room.formula == "sabine" { Rt60Formula::Sabine } else { Rt60Formula::Eyring };
+        let formula = if spec.room.formula == "sabine" {
+            Rt60Formula::Sabine
+        } else {
+            Rt60Formula::Eyring
+        };
         let room = Room::from_rt60(dims, target, formula)?;
         let margin = spec.listener.wall_margin_m;
         let pos = match spec.listener.position_m {
@@ -164,12 +178,18 @@ pub fn realise(spec: &SceneSpec, seed: u64) -> Result<SceneConfig> {
                     let lo = margin.min(dims[i] / 2.0);
                     *v = rng.random_range(lo..=(dims[i] - lo));
                 }
-                p[2] = spec.listener.height_m.sample(&mut rng).clamp(0.3, dims[2] - 0.3);
+                p[2] = spec
+                    .listener
+                    .height_m
+                    .sample(&mut rng)
+                    .clamp(0.3, dims[2] - 0.3);
                 p
             }
         };
         if !room.contains(pos) {
-            return Err(SimError::Invalid(format!("listener position {pos:?} is outside the room {dims:?}")));
+            return Err(SimError::Invalid(format!(
+                "listener position {pos:?} is outside the room {dims:?}"
+            )));
         }
         let max_order = spec.room.max_order.unwrap_or(default_max_order(rt60));
         (
@@ -212,14 +232,20 @@ pub fn realise(spec: &SceneSpec, seed: u64) -> Result<SceneConfig> {
                 let [d0, d1] = spec.sources.distance_range_m;
                 // Uniform on the sphere within the elevation band.
                 let (s0, s1) = (e0.to_radians().sin(), e1.to_radians().sin());
-                let el = rng.random_range(s0.min(s1)..=s0.max(s1)).asin().to_degrees();
+                let el = rng
+                    .random_range(s0.min(s1)..=s0.max(s1))
+                    .asin()
+                    .to_degrees();
                 (rng.random_range(a0..=a1), el, rng.random_range(d0..=d1))
             }
         };
         let dir = Direction::from_deg(az, el);
         if spec.sources.positions.is_none()
             && sources.iter().any(|s| {
-                Direction::from_deg(s.azimuth_deg, s.elevation_deg).angle_to(&dir).to_degrees() < spec.sources.min_separation_deg
+                Direction::from_deg(s.azimuth_deg, s.elevation_deg)
+                    .angle_to(&dir)
+                    .to_degrees()
+                    < spec.sources.min_separation_deg
             })
         {
             continue;
@@ -248,7 +274,10 @@ pub fn realise(spec: &SceneSpec, seed: u64) -> Result<SceneConfig> {
         let signal = match &files {
             Some(f) => {
                 let idx = rng.random_range(0..f.len());
-                SignalSource::File { path: f[idx].clone(), offset_s: rng.random_range(0.0..1.0) }
+                SignalSource::File {
+                    path: f[idx].clone(),
+                    offset_s: rng.random_range(0.0..1.0),
+                }
             }
             None => SignalSource::Builtin {
                 generator: BUILTIN_GENERATORS[rng.random_range(0..BUILTIN_GENERATORS.len())].into(),
@@ -279,7 +308,12 @@ pub fn realise(spec: &SceneSpec, seed: u64) -> Result<SceneConfig> {
         snr_db,
         gain_db,
         loudness_lufs: spec.output.loudness_lufs,
-        outputs: (spec.output.em32, spec.output.binaural, spec.output.ambix_order, spec.output.omni),
+        outputs: (
+            spec.output.em32,
+            spec.output.binaural,
+            spec.output.ambix_order,
+            spec.output.omni,
+        ),
     })
 }
 
@@ -297,7 +331,8 @@ pub fn default_max_order(_rt60_s: f64) -> usize {
 /// Sabine/Eyring predict, so a long image-source part would bias short RT60s).
 pub fn default_transition_s(distance_m: f64, rt60_s: f64, volume_m3: f64) -> f64 {
     let mixing_s = volume_m3.sqrt() * 1e-3;
-    distance_m / sphear_core::SPEED_OF_SOUND_M_S + (0.1 * rt60_s).clamp(mixing_s, 0.05_f64.max(mixing_s))
+    distance_m / sphear_core::SPEED_OF_SOUND_M_S
+        + (0.1 * rt60_s).clamp(mixing_s, 0.05_f64.max(mixing_s))
 }
 
 /// Rendered signals of one scene, `[channel][sample]` each.
@@ -337,7 +372,10 @@ impl SceneContext {
     /// The SOFA file cannot be loaded.
     pub fn new(hrtf: Option<&Path>, fs_hz: f64) -> Result<Self> {
         let r = sphear_render::hrtf_source::resolve_hrtf(hrtf, fs_hz)?;
-        Ok(Self { hrtf: Arc::new(r.set), hrtf_origin: r.origin })
+        Ok(Self {
+            hrtf: Arc::new(r.set),
+            hrtf_origin: r.origin,
+        })
     }
 }
 
@@ -346,7 +384,11 @@ fn source_signal(src: &SourceConfig, fs: f64, len: usize) -> Result<Vec<f32>> {
         SignalSource::File { path, offset_s } => {
             let y = load_mono_at(path, fs)?;
             let off = (offset_s * fs) as usize;
-            let mut v: Vec<f32> = if y.len() > off + len { y[off..off + len].to_vec() } else { y };
+            let mut v: Vec<f32> = if y.len() > off + len {
+                y[off..off + len].to_vec()
+            } else {
+                y
+            };
             // Loop short files to fill the scene.
             if !v.is_empty() {
                 while v.len() < len {
@@ -386,7 +428,11 @@ fn add_convolved(acc: &mut [Vec<f32>], x: &[f32], irs: &[Vec<f32>]) {
 pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput> {
     let fs = cfg.sample_rate_hz as f64;
     let len = (cfg.duration_s * fs).round() as usize;
-    let head_r = rotation_from_ypr(cfg.head_ypr_deg[0].to_radians(), cfg.head_ypr_deg[1].to_radians(), cfg.head_ypr_deg[2].to_radians());
+    let head_r = rotation_from_ypr(
+        cfg.head_ypr_deg[0].to_radians(),
+        cfg.head_ypr_deg[1].to_radians(),
+        cfg.head_ypr_deg[2].to_radians(),
+    );
     let scene_r = rotation_from_ypr(
         cfg.scene_rotation_ypr_deg[0].to_radians(),
         cfg.scene_rotation_ypr_deg[1].to_radians(),
@@ -395,7 +441,11 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
     // Rotating the whole scene by S is the same as rotating every receiver by Sᵀ.
     let st = mat3_transpose(&scene_r);
     let mut em32 = ArrayGeometry::em32();
-    em32.capsules = em32.capsules.iter().map(|c| rotate_direction(&st, c)).collect();
+    em32.capsules = em32
+        .capsules
+        .iter()
+        .map(|c| rotate_direction(&st, c))
+        .collect();
     let orientation: Mat3 = mat3_mul(&st, &head_r);
     let (want_em32, want_bin, ambix_order, want_omni) = cfg.outputs;
     let mut receivers = vec![Receiver::Omni];
@@ -403,19 +453,26 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
         receivers.push(Receiver::Array(em32));
     }
     if want_bin {
-        receivers.push(Receiver::Binaural { hrtf: ctx.hrtf.clone(), orientation });
+        receivers.push(Receiver::Binaural {
+            hrtf: ctx.hrtf.clone(),
+            orientation,
+        });
     }
     if ambix_order > 0 {
         receivers.push(Receiver::Ambisonic { order: ambix_order });
     }
-    let mut mixes: Vec<Vec<Vec<f32>>> = receivers.iter().map(|r| vec![vec![0.0f32; len]; r.num_channels()]).collect();
+    let mut mixes: Vec<Vec<Vec<f32>>> = receivers
+        .iter()
+        .map(|r| vec![vec![0.0f32; len]; r.num_channels()])
+        .collect();
     let mut rt60_measured = None;
     for (si, src) in cfg.sources.iter().enumerate() {
         let x = source_signal(src, fs, len)?;
         match (&cfg.room, cfg.listener_position_m, src.position_m) {
             (Some(rc), Some(l), Some(p)) => {
                 let room = Room::new(rc.dims_m, rc.absorption)?;
-                let rir_len = ((rc.rt60_target_s.iter().cloned().fold(0.0, f64::max) * 1.2 + 0.05) * fs) as usize;
+                let rir_len = ((rc.rt60_target_s.iter().cloned().fold(0.0, f64::max) * 1.2 + 0.05)
+                    * fs) as usize;
                 let rcfg = RirConfig {
                     sample_rate_hz: fs,
                     len: rir_len.max(256),
@@ -425,14 +482,22 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
                         default_transition_s(src.distance_m, rt, room.volume_m3())
                     })),
                     tail: true,
-                    formula: if rc.formula == "sabine" { Rt60Formula::Sabine } else { Rt60Formula::Eyring },
+                    formula: if rc.formula == "sabine" {
+                        Rt60Formula::Sabine
+                    } else {
+                        Rt60Formula::Eyring
+                    },
                     speed_m_s: sphear_core::SPEED_OF_SOUND_M_S,
                     seed: cfg.seed ^ (si as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                 };
                 let rirs = room_impulse_responses(&room, p, l, &receivers, &rcfg)?;
                 if si == 0 {
                     let omni = &rirs[0][0];
-                    rt60_measured = Some((0..NUM_BANDS).map(|b| t30_s(omni, fs, Some(b)).ok()).collect());
+                    rt60_measured = Some(
+                        (0..NUM_BANDS)
+                            .map(|b| t30_s(omni, fs, Some(b)).ok())
+                            .collect(),
+                    );
                 }
                 for (mix, irs) in mixes.iter_mut().zip(&rirs) {
                     add_convolved(mix, &x, irs);
@@ -446,7 +511,8 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
                 for (mix, r) in mixes.iter_mut().zip(&receivers) {
                     let mut irs = r.plane_wave_ir(&dir, fs, ir_len, delay);
                     for ch in irs.iter_mut() {
-                        ch.iter_mut().for_each(|v| *v /= src.distance_m.max(1e-3) as f32);
+                        ch.iter_mut()
+                            .for_each(|v| *v /= src.distance_m.max(1e-3) as f32);
                     }
                     add_convolved(mix, &x, &irs);
                 }
@@ -455,7 +521,10 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
     }
     // Ambisonics of a rotated scene: rotate the coefficients by S.
     if ambix_order > 0 && cfg.scene_rotation_ypr_deg != [0.0; 3] {
-        let idx = receivers.iter().position(|r| matches!(r, Receiver::Ambisonic { .. })).unwrap_or(0);
+        let idx = receivers
+            .iter()
+            .position(|r| matches!(r, Receiver::Ambisonic { .. }))
+            .unwrap_or(0);
         let m = sh_rotation_matrix(ambix_order, &scene_r);
         let a = &mixes[idx];
         let rotated: Vec<Vec<f32>> = (0..a.len())
@@ -538,10 +607,15 @@ pub fn add_sensor_noise(x: &mut [Vec<f32>], snr_db: f64, seed: u64) {
 pub fn integrated_loudness_lufs(x: &[f32], fs: f64) -> Result<f64> {
     let mut m = ebur128::EbuR128::new(1, fs as u32, ebur128::Mode::I)
         .map_err(|e| SimError::Invalid(format!("loudness meter: {e:?}")))?;
-    m.add_frames_f32(x).map_err(|e| SimError::Invalid(format!("loudness meter: {e:?}")))?;
-    let l = m.loudness_global().map_err(|e| SimError::Invalid(format!("loudness: {e:?}")))?;
+    m.add_frames_f32(x)
+        .map_err(|e| SimError::Invalid(format!("loudness meter: {e:?}")))?;
+    let l = m
+        .loudness_global()
+        .map_err(|e| SimError::Invalid(format!("loudness: {e:?}")))?;
     if !l.is_finite() {
-        return Err(SimError::Invalid("scene is silent: loudness undefined".into()));
+        return Err(SimError::Invalid(
+            "scene is silent: loudness undefined".into(),
+        ));
     }
     Ok(l)
 }
@@ -552,10 +626,18 @@ pub fn integrated_loudness_lufs(x: &[f32], fs: f64) -> Result<f64> {
 /// # Errors
 /// I/O.
 pub fn write_scene(dir: &Path, out: &SceneOutput, extra: serde_json::Value) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| SimError::File { path: dir.display().to_string(), reason: e.to_string() })?;
+    std::fs::create_dir_all(dir).map_err(|e| SimError::File {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let fs = out.config.sample_rate_hz;
     let mut files = Vec::new();
-    for (name, data) in [("em32.wav", &out.em32), ("binaural.wav", &out.binaural), ("ambix.wav", &out.ambix), ("omni.wav", &out.omni)] {
+    for (name, data) in [
+        ("em32.wav", &out.em32),
+        ("binaural.wav", &out.binaural),
+        ("ambix.wav", &out.ambix),
+        ("omni.wav", &out.omni),
+    ] {
         if let Some(d) = data {
             write_wav(&dir.join(name), fs, d)?;
             files.push(name);
@@ -578,8 +660,13 @@ pub fn write_scene(dir: &Path, out: &SceneOutput, extra: serde_json::Value) -> R
     });
     let text = serde_json::to_string_pretty(&meta).map_err(|e| SimError::Invalid(e.to_string()))?;
     let tmp = dir.join(".meta.json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| SimError::File { path: tmp.display().to_string(), reason: e.to_string() })?;
-    std::fs::rename(&tmp, dir.join("meta.json"))
-        .map_err(|e| SimError::File { path: dir.display().to_string(), reason: e.to_string() })?;
+    std::fs::write(&tmp, text).map_err(|e| SimError::File {
+        path: tmp.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    std::fs::rename(&tmp, dir.join("meta.json")).map_err(|e| SimError::File {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     Ok(())
 }

@@ -81,7 +81,9 @@ impl Num {
         if good {
             Ok(())
         } else {
-            Err(SimError::Invalid(format!("{name} must lie in [{lo}, {hi}] (a value or [min, max]), got {self:?}")))
+            Err(SimError::Invalid(format!(
+                "{name} must lie in [{lo}, {hi}] (a value or [min, max]), got {self:?}"
+            )))
         }
     }
 }
@@ -114,7 +116,11 @@ pub struct RoomSpec {
 }
 
 fn default_dims() -> [Num; 3] {
-    [Num::Range([4.0, 10.0]), Num::Range([3.0, 8.0]), Num::Range([2.5, 4.0])]
+    [
+        Num::Range([4.0, 10.0]),
+        Num::Range([3.0, 8.0]),
+        Num::Range([2.5, 4.0]),
+    ]
 }
 fn default_rt60() -> Num {
     Num::Range([0.2, 1.2])
@@ -268,7 +274,9 @@ fn default_snr() -> Option<Num> {
 
 impl Default for NoiseSpec {
     fn default() -> Self {
-        Self { snr_db: default_snr() }
+        Self {
+            snr_db: default_snr(),
+        }
     }
 }
 
@@ -287,7 +295,10 @@ pub struct AugmentSpec {
 
 impl Default for AugmentSpec {
     fn default() -> Self {
-        Self { gain_db: zero_num(), rotate_scene: false }
+        Self {
+            gain_db: zero_num(),
+            rotate_scene: false,
+        }
     }
 }
 
@@ -327,7 +338,14 @@ fn default_lufs() -> f64 {
 
 impl Default for OutputSpec {
     fn default() -> Self {
-        Self { em32: true, binaural: true, ambix_order: 4, omni: false, loudness_lufs: -23.0, hrtf: None }
+        Self {
+            em32: true,
+            binaural: true,
+            ambix_order: 4,
+            omni: false,
+            loudness_lufs: -23.0,
+            hrtf: None,
+        }
     }
 }
 
@@ -393,7 +411,8 @@ impl SceneSpec {
     /// # Errors
     /// Syntax errors, unknown fields, out-of-range values.
     pub fn from_toml_str(text: &str, base_dir: &Path) -> Result<Self> {
-        let mut spec: SceneSpec = toml::from_str(text).map_err(|e| SimError::Invalid(format!("scene spec: {}", e.message())))?;
+        let mut spec: SceneSpec = toml::from_str(text)
+            .map_err(|e| SimError::Invalid(format!("scene spec: {}", e.message())))?;
         if let Some(d) = &spec.sources.signals_dir
             && d.is_relative()
         {
@@ -413,8 +432,10 @@ impl SceneSpec {
     /// # Errors
     /// As [`SceneSpec::from_toml_str`], plus I/O.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SimError::File { path: path.display().to_string(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| SimError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::from_toml_str(&text, base).map_err(|e| match e {
             SimError::Invalid(m) => SimError::Invalid(format!("{}: {m}", path.display())),
@@ -428,7 +449,10 @@ impl SceneSpec {
     /// The first invalid field, named.
     pub fn validate(&self) -> Result<()> {
         if !(8000..=192_000).contains(&self.sample_rate_hz) {
-            return Err(SimError::Invalid(format!("sample_rate_hz must be 8000–192000, got {}", self.sample_rate_hz)));
+            return Err(SimError::Invalid(format!(
+                "sample_rate_hz must be 8000–192000, got {}",
+                self.sample_rate_hz
+            )));
         }
         if !(self.duration_s >= 0.4 && self.duration_s <= 600.0) {
             return Err(SimError::Invalid(format!(
@@ -441,20 +465,29 @@ impl SceneSpec {
         }
         self.room.rt60_s.check("room.rt60_s", 0.05, 20.0)?;
         if !matches!(self.room.formula.as_str(), "sabine" | "eyring") {
-            return Err(SimError::Invalid(format!("room.formula must be \"sabine\" or \"eyring\", got {:?}", self.room.formula)));
+            return Err(SimError::Invalid(format!(
+                "room.formula must be \"sabine\" or \"eyring\", got {:?}",
+                self.room.formula
+            )));
         }
         self.sources.count.check("sources.count", 1.0, 5.0)?;
         if let Some(p) = &self.sources.positions
             && (p.is_empty() || p.len() > 5)
         {
-            return Err(SimError::Invalid(format!("sources.positions must list 1–5 sources, got {}", p.len())));
+            return Err(SimError::Invalid(format!(
+                "sources.positions must list 1–5 sources, got {}",
+                p.len()
+            )));
         }
         if let Some(s) = &self.noise.snr_db {
             s.check("noise.snr_db", -20.0, 120.0)?;
         }
         self.augment.gain_db.check("augment.gain_db", -60.0, 60.0)?;
         if self.output.ambix_order > 10 {
-            return Err(SimError::Invalid(format!("output.ambix_order must be ≤ 10, got {}", self.output.ambix_order)));
+            return Err(SimError::Invalid(format!(
+                "output.ambix_order must be ≤ 10, got {}",
+                self.output.ambix_order
+            )));
         }
         Ok(())
     }

@@ -8,7 +8,9 @@ use sphear_core::conv::fft_convolve;
 use sphear_core::wav::read_wav;
 use sphear_hrtf::Ear;
 use sphear_sim::dataset::{DatasetJob, Split, TEST_SPLIT_SEED, item_dir, list_items, run_dataset};
-use sphear_sim::scene::{SceneContext, SignalSource, integrated_loudness_lufs, realise, render_scene};
+use sphear_sim::scene::{
+    SceneContext, SignalSource, integrated_loudness_lufs, realise, render_scene,
+};
 use sphear_sim::spec::SceneSpec;
 
 fn small_spec(extra: &str) -> SceneSpec {
@@ -58,8 +60,14 @@ fn sensor_noise_has_the_drawn_snr() {
     let noisy = realise(&small_spec(""), 3).expect("realise");
     let mut clean = noisy.clone();
     clean.snr_db = None;
-    let n = render_scene(&noisy, &ctx).expect("render").em32.expect("em32");
-    let c = render_scene(&clean, &ctx).expect("render").em32.expect("em32");
+    let n = render_scene(&noisy, &ctx)
+        .expect("render")
+        .em32
+        .expect("em32");
+    let c = render_scene(&clean, &ctx)
+        .expect("render")
+        .em32
+        .expect("em32");
     let (mut ps, mut pn) = (0.0f64, 0.0f64);
     for (a, b) in n.iter().zip(&c) {
         for (x, y) in a.iter().zip(b) {
@@ -68,7 +76,10 @@ fn sensor_noise_has_the_drawn_snr() {
         }
     }
     let snr = 10.0 * (ps / pn).log10();
-    println!("drawn SNR {:.2} dB, measured {snr:.2} dB", noisy.snr_db.expect("snr"));
+    println!(
+        "drawn SNR {:.2} dB, measured {snr:.2} dB",
+        noisy.snr_db.expect("snr")
+    );
     assert!((snr - noisy.snr_db.expect("snr")).abs() < 0.2);
 }
 
@@ -91,7 +102,10 @@ fn free_field_scene_is_exact_direct_hrir_rendering() {
     let ctx = SceneContext::new(None, 48000.0).expect("ctx");
     let mut cfg = realise(&spec, 1).expect("realise");
     cfg.snr_db = None;
-    cfg.sources[0].signal = SignalSource::Builtin { generator: "pink_noise".into(), seed: 4 };
+    cfg.sources[0].signal = SignalSource::Builtin {
+        generator: "pink_noise".into(),
+        seed: 4,
+    };
     let out = render_scene(&cfg, &ctx).expect("render");
     let bin = out.binaural.expect("binaural");
     // Reference: s(t − r/c)/r ⊛ HRIR(40°, 10°), times the normalisation gain.
@@ -126,7 +140,10 @@ fn free_field_scene_is_exact_direct_hrir_rendering() {
             peak = peak.max(r.abs());
         }
     }
-    println!("free-field binaural vs direct HRIR rendering: max error {:.2e} of peak {peak:.3}", err);
+    println!(
+        "free-field binaural vs direct HRIR rendering: max error {:.2e} of peak {peak:.3}",
+        err
+    );
     assert!(err < 1e-4 * peak, "{err} vs peak {peak}");
 }
 
@@ -135,17 +152,36 @@ fn dataset_is_resumable_sharded_and_deterministic() {
     let spec = small_spec("em32 = true\nbinaural = true");
     let tmp = tempfile::tempdir().expect("tmp");
     let full = tmp.path().join("full");
-    let job = DatasetJob { spec: spec.clone(), out_dir: full.clone(), count: 4, shard: (0, 1), seed: 99, split: Split::Train };
+    let job = DatasetJob {
+        spec: spec.clone(),
+        out_dir: full.clone(),
+        count: 4,
+        shard: (0, 1),
+        seed: 99,
+        split: Split::Train,
+    };
     let s1 = run_dataset(&job, &|_, _| {}).expect("run");
     assert_eq!((s1.generated, s1.skipped), (4, 0));
-    println!("4 scenes in {:.1} s ({:.1} scenes/min)", s1.wall_s, 4.0 / s1.wall_s * 60.0);
+    println!(
+        "4 scenes in {:.1} s ({:.1} scenes/min)",
+        s1.wall_s,
+        4.0 / s1.wall_s * 60.0
+    );
     let s2 = run_dataset(&job, &|_, _| {}).expect("rerun");
-    assert_eq!((s2.generated, s2.skipped), (0, 4), "a rerun must skip finished items");
+    assert_eq!(
+        (s2.generated, s2.skipped),
+        (0, 4),
+        "a rerun must skip finished items"
+    );
     assert_eq!(list_items(&full).expect("list").len(), 4);
     // Two shards into another folder give identical items.
     let sharded = tmp.path().join("sharded");
     for i in 0..2 {
-        let j = DatasetJob { out_dir: sharded.clone(), shard: (i, 2), ..job.clone() };
+        let j = DatasetJob {
+            out_dir: sharded.clone(),
+            shard: (i, 2),
+            ..job.clone()
+        };
         let s = run_dataset(&j, &|_, _| {}).expect("shard");
         assert_eq!(s.shard_items, 2);
     }
@@ -153,15 +189,35 @@ fn dataset_is_resumable_sharded_and_deterministic() {
         let (_, a) = read_wav(&item_dir(&full, i).join("binaural.wav")).expect("a");
         let (_, b) = read_wav(&item_dir(&sharded, i).join("binaural.wav")).expect("b");
         assert_eq!(a, b, "item {i} differs between sharded and unsharded runs");
-        let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(item_dir(&full, i).join("meta.json")).expect("meta")).expect("json");
-        assert!(meta["scene"]["sources"].as_array().is_some_and(|s| !s.is_empty()));
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(item_dir(&full, i).join("meta.json")).expect("meta"),
+        )
+        .expect("json");
+        assert!(
+            meta["scene"]["sources"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+        );
     }
     // A different job in the same folder is refused; the test seed is reserved.
-    let other = DatasetJob { count: 5, ..job.clone() };
+    let other = DatasetJob {
+        count: 5,
+        ..job.clone()
+    };
     assert!(run_dataset(&other, &|_, _| {}).is_err());
-    let bad = DatasetJob { seed: TEST_SPLIT_SEED, out_dir: tmp.path().join("x"), ..job.clone() };
+    let bad = DatasetJob {
+        seed: TEST_SPLIT_SEED,
+        out_dir: tmp.path().join("x"),
+        ..job.clone()
+    };
     assert!(run_dataset(&bad, &|_, _| {}).is_err());
-    let bad = DatasetJob { split: Split::Test, out_dir: tmp.path().join("y"), ..job };
-    assert!(run_dataset(&bad, &|_, _| {}).is_err(), "test split must use the reserved seed");
+    let bad = DatasetJob {
+        split: Split::Test,
+        out_dir: tmp.path().join("y"),
+        ..job
+    };
+    assert!(
+        run_dataset(&bad, &|_, _| {}).is_err(),
+        "test split must use the reserved seed"
+    );
 }

@@ -19,7 +19,10 @@ fn t30_within_10_percent_of_target_per_band() {
         let mut cfg = RirConfig::new(fs, ((1.2 * target + 0.1) * fs) as usize);
         cfg.max_order = default_max_order(target);
         let (src, rcv): ([f64; 3], [f64; 3]) = ([2.1, 1.7, 1.4], [5.2, 3.9, 1.6]);
-        let dist = ((src[0] - rcv[0]) * (src[0] - rcv[0]) + (src[1] - rcv[1]) * (src[1] - rcv[1]) + (src[2] - rcv[2]) * (src[2] - rcv[2])).sqrt();
+        let dist = ((src[0] - rcv[0]) * (src[0] - rcv[0])
+            + (src[1] - rcv[1]) * (src[1] - rcv[1])
+            + (src[2] - rcv[2]) * (src[2] - rcv[2]))
+            .sqrt();
         cfg.transition_s = Some(default_transition_s(dist, target, room.volume_m3()));
         cfg.seed = 7;
         let rirs = room_impulse_responses(&room, src, rcv, &[Receiver::Omni], &cfg).expect("rir");
@@ -29,10 +32,21 @@ fn t30_within_10_percent_of_target_per_band() {
             let t = t30_s(omni, fs, Some(band)).expect("t30");
             row.push(t);
         }
-        println!("{target:>5.1} s | {}", row.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(" "));
+        println!(
+            "{target:>5.1} s | {}",
+            row.iter()
+                .map(|t| format!("{t:.3}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         for (b, t) in row.iter().enumerate() {
             let err = (t - target).abs() / target;
-            assert!(err <= RT60_REL_TOL, "target {target} s, band {}: T30 {t:.3} s ({:.1} %)", b + 1, err * 100.0);
+            assert!(
+                err <= RT60_REL_TOL,
+                "target {target} s, band {}: T30 {t:.3} s ({:.1} %)",
+                b + 1,
+                err * 100.0
+            );
         }
     }
 }

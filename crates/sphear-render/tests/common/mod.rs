@@ -38,14 +38,20 @@ pub fn data_path(rel: &str) -> PathBuf {
         root.display()
     );
     let p = root.join(rel);
-    assert!(p.is_file(), "data file {} is missing from the shared data directory", p.display());
+    assert!(
+        p.is_file(),
+        "data file {} is missing from the shared data directory",
+        p.display()
+    );
     p
 }
 
 /// The KU100 set (TH Köln, Lebedev L2354 grid, 48 kHz) from libmysofa's copy.
 pub fn load_ku100() -> HrtfSet {
     let p = data_path("sofa_libmysofa/FHK_HRIR_L2354.sofa");
-    HrtfSet::from_sofa(&p, Some(FS_HZ)).expect("load KU100 L2354 SOFA").set
+    HrtfSet::from_sofa(&p, Some(FS_HZ))
+        .expect("load KU100 L2354 SOFA")
+        .set
 }
 
 /// Render planar input signals through a decoder with the block renderer, latency removed.
@@ -56,7 +62,11 @@ pub fn render(dec: &BinauralDecoder, signals: &[Vec<f32>]) -> Vec<Vec<f32>> {
 
 /// Apply a `[ear][channel][tap]` FIR matrix to planar input by direct FFT convolution and remove
 /// `latency_samples` (output length = input length). An independent path from the block renderer.
-pub fn apply_fir_matrix(firs: &[Vec<Vec<f32>>], signals: &[Vec<f32>], latency_samples: usize) -> Vec<Vec<f32>> {
+pub fn apply_fir_matrix(
+    firs: &[Vec<Vec<f32>>],
+    signals: &[Vec<f32>],
+    latency_samples: usize,
+) -> Vec<Vec<f32>> {
     let len = signals[0].len();
     firs.iter()
         .map(|ear| {
@@ -66,7 +76,10 @@ pub fn apply_fir_matrix(firs: &[Vec<Vec<f32>>], signals: &[Vec<f32>], latency_sa
                     *a += f64::from(v);
                 }
             }
-            acc[latency_samples..latency_samples + len].iter().map(|&v| v as f32).collect()
+            acc[latency_samples..latency_samples + len]
+                .iter()
+                .map(|&v| v as f32)
+                .collect()
         })
         .collect()
 }
@@ -97,12 +110,25 @@ impl Metrics {
 
 /// GCC-PHAT ITD in µs.
 pub fn itd_us(sig: &[Vec<f32>]) -> f64 {
-    itd::gcc_phat_itd_s(&sig[0], &sig[1], FS_HZ, ITD_F_LO_HZ, ITD_F_HI_HZ, ITD_MAX_LAG_S).expect("gcc-phat ITD") * 1e6
+    itd::gcc_phat_itd_s(
+        &sig[0],
+        &sig[1],
+        FS_HZ,
+        ITD_F_LO_HZ,
+        ITD_F_HI_HZ,
+        ITD_MAX_LAG_S,
+    )
+    .expect("gcc-phat ITD")
+        * 1e6
 }
 
 /// Band LSD (dB), mean of the two ears, over `[f_lo, f_hi]`.
 pub fn lsd2_db(test: &[Vec<f32>], reference: &[Vec<f32>], f_lo_hz: f64, f_hi_hz: f64) -> f64 {
-    (0..2).map(|e| bands::lsd_bands_db(&test[e], &reference[e], FS_HZ, f_lo_hz, f_hi_hz).expect("LSD")).sum::<f64>()
+    (0..2)
+        .map(|e| {
+            bands::lsd_bands_db(&test[e], &reference[e], FS_HZ, f_lo_hz, f_hi_hz).expect("LSD")
+        })
+        .sum::<f64>()
         / 2.0
 }
 
@@ -111,8 +137,14 @@ pub fn metrics(test: &[Vec<f32>], reference: &[Vec<f32>]) -> Metrics {
     Metrics {
         itd_us: itd_us(test),
         itd_ref_us: itd_us(reference),
-        ild_err_db: bands::ild_error_db([&test[0], &test[1]], [&reference[0], &reference[1]], FS_HZ, 1000.0, 8000.0)
-            .expect("ILD error"),
+        ild_err_db: bands::ild_error_db(
+            [&test[0], &test[1]],
+            [&reference[0], &reference[1]],
+            FS_HZ,
+            1000.0,
+            8000.0,
+        )
+        .expect("ILD error"),
         lsd_db: lsd2_db(test, reference, 100.0, 16000.0),
         lsd_lo_db: lsd2_db(test, reference, 100.0, 4000.0),
         lsd_hi_db: lsd2_db(test, reference, 6000.0, 16000.0),
@@ -121,7 +153,9 @@ pub fn metrics(test: &[Vec<f32>], reference: &[Vec<f32>]) -> Metrics {
 
 /// Keep samples `[start, len − end_margin)` of every channel (drops start-up/tail transients).
 pub fn trim(sig: &[Vec<f32>], start: usize, end_margin: usize) -> Vec<Vec<f32>> {
-    sig.iter().map(|c| c[start..c.len() - end_margin].to_vec()).collect()
+    sig.iter()
+        .map(|c| c[start..c.len() - end_margin].to_vec())
+        .collect()
 }
 
 /// Median of a slice (mean of the two middle values for even length).
@@ -129,7 +163,11 @@ pub fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     let n = s.len();
-    if n % 2 == 1 { s[n / 2] } else { 0.5 * (s[n / 2 - 1] + s[n / 2]) }
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
 }
 
 /// Arithmetic mean.
@@ -162,7 +200,11 @@ pub fn band_xcorr(x: &[f32], y: &[f32], f_lo_hz: f64, f_hi_hz: f64, max_lag: usi
         .enumerate()
         .map(|(k, (a, b))| {
             let f = k as f64 * FS_HZ / n as f64;
-            if f >= f_lo_hz && f <= f_hi_hz { a.conj() * b } else { num_complex::Complex64::new(0.0, 0.0) }
+            if f >= f_lo_hz && f <= f_hi_hz {
+                a.conj() * b
+            } else {
+                num_complex::Complex64::new(0.0, 0.0)
+            }
         })
         .collect();
     let last = cross.len() - 1;
@@ -171,17 +213,27 @@ pub fn band_xcorr(x: &[f32], y: &[f32], f_lo_hz: f64, f_hi_hz: f64, max_lag: usi
     let mut cc = inv.make_output_vec();
     inv.process(&mut cross, &mut cc).expect("ifft");
     let m = max_lag as i64;
-    (-m..=m).map(|lag| cc[lag.rem_euclid(n as i64) as usize]).collect()
+    (-m..=m)
+        .map(|lag| cc[lag.rem_euclid(n as i64) as usize])
+        .collect()
 }
 
 /// Lag (samples) of the maximum of a correlation sequence indexed `τ + max_lag`, refined by
 /// parabolic interpolation.
 pub fn peak_lag(cc: &[f64], max_lag: usize) -> f64 {
-    let (bi, _) = cc.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let (bi, _) =
+        cc.iter().enumerate().fold(
+            (0, f64::NEG_INFINITY),
+            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+        );
     let frac = if bi > 0 && bi + 1 < cc.len() {
         let (a, b, c) = (cc[bi - 1], cc[bi], cc[bi + 1]);
         let d = a - 2.0 * b + c;
-        if d.abs() > 0.0 { (0.5 * (a - c) / d).clamp(-0.5, 0.5) } else { 0.0 }
+        if d.abs() > 0.0 {
+            (0.5 * (a - c) / d).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        }
     } else {
         0.0
     };
