@@ -15,7 +15,8 @@ fn bench(c: &mut Criterion) {
     let design_engine = Engine::new(EngineConfig::em32(4), &hrtf).expect("engine");
     let design = design_engine.design().clone();
     for block in [64usize, 256] {
-        let mut engine = Engine::from_design(EngineConfig::em32(4), design.clone());
+        let mut engine =
+            Engine::from_design(EngineConfig::em32(4), design.clone()).expect("engine");
         engine.prepare(fs, block).expect("prepare");
         let input: Vec<Vec<f32>> = (0..32)
             .map(|q| sphear_core::signals::white_noise(block, 0.1, q as u64 + 1))

@@ -1,25 +1,18 @@
 //! The streaming engine: configuration, design, `prepare` and the real-time `process`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use nalgebra::DMatrix;
-use num_complex::Complex64;
-use sphear_core::conv::{FilterSpec, MatrixConvolver};
-use sphear_hrtf::{Ear, HrtfSet};
-use sphear_render::design::{
-    BinDesign, apply_diffuse_constraint, design_bins, design_to_fir, hrtf_spectra,
-};
-use sphear_render::steering::SteeringTable;
-use sphear_render::{BinauralDecoder, DecoderConfig, InputKind, Method};
-use sphear_sh::encoder::{EncoderConfig, EncoderDesign};
-use sphear_sh::rotation::{
-    IDENTITY, Mat3, mat3_transpose, rotation_from_quaternion, rotation_from_ypr,
-};
-use sphear_sh::sh::num_channels;
+use rtrb::{Consumer, Producer, PushError, RingBuffer};
+use sphear_hrtf::HrtfSet;
+use sphear_render::{DecoderConfig, InputKind, Method};
+use sphear_sh::encoder::EncoderConfig;
+use sphear_sh::rotation::{IDENTITY, Mat3, rotation_from_quaternion, rotation_from_ypr};
 
+use crate::design::{FilterPhase, ShDomainDesign};
+use crate::kernel::Kernel;
+use crate::swap::DesignSwapper;
 use crate::{EngineError, Result};
-use sphear_sh::rotation::ShRotator;
 
 /// Largest block accepted by [`Engine::prepare`] / [`Engine::process`], samples.
 pub const MAX_BLOCK_SAMPLES: usize = 4096;
@@ -27,7 +20,11 @@ pub const MAX_BLOCK_SAMPLES: usize = 4096;
 /// Highest SH order the engine renders (the per-partition channel table lives on the stack).
 pub const MAX_ORDER: usize = 10;
 
-const MAX_SH_CHANNELS: usize = (MAX_ORDER + 1) * (MAX_ORDER + 1);
+pub(crate) const MAX_SH_CHANNELS: usize = (MAX_ORDER + 1) * (MAX_ORDER + 1);
+
+/// Length of the crossfade from the old to the new design during a swap, samples (rounded up
+/// to whole partitions). Raised-cosine gains `g_old + g_new = 1`.
+pub const SWAP_FADE_SAMPLES: usize = 256;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -37,10 +34,15 @@ pub struct EngineConfig {
     pub input: InputKind,
     /// SH order `N` of the rendering (AmbiX input: must equal the input order).
     pub order: usize,
+    /// Fit: `Ls` or `MagLs` (AmbiX, or array through the encoder's radial equalisers) or
+    /// `EMagLsSh` (array input). The capsule-domain `EMagLs2` cannot rotate per block and is
+    /// refused.
+    pub method: Method,
+    /// FIR cut: centred (pre-delay `filter_len/2`, default) or low latency (pre-delay ≤ 64).
+    pub phase: FilterPhase,
     /// Partition length `P` of the convolver, samples (default 64). Algorithmic latency = `P`.
     pub partition_len: usize,
-    /// FIR length of the SH-domain binaural filters, taps (default 512, even, ≥ 32);
-    /// their constant delay is `filter_len / 2` samples.
+    /// FIR length of the SH-domain binaural filters, taps (default 512, even, ≥ 32).
     pub filter_len: usize,
     /// MagLS cut-off frequency in Hz (default 2000).
     pub magls_cutoff_hz: f64,
@@ -48,7 +50,8 @@ pub struct EngineConfig {
     pub beta: f64,
     /// Apply the diffuse-field covariance constraint (Zaunschirm et al. 2018).
     pub diffuse_constraint: bool,
-    /// Encoder settings (array input: only the spatial SH transform is used).
+    /// Encoder settings (array input: the spatial SH transform, and the radial equalisers for
+    /// `Ls`/`MagLs`).
     pub encoder: EncoderConfig,
     /// Speed of sound in m/s (array steering model).
     pub speed_m_s: f64,
@@ -70,6 +73,8 @@ impl EngineConfig {
         Self {
             input: InputKind::Ambix { order },
             order,
+            method: Method::MagLs,
+            phase: FilterPhase::Centred,
             partition_len: 64,
             filter_len: 512,
             magls_cutoff_hz: 2000.0,
@@ -85,18 +90,15 @@ impl EngineConfig {
     pub fn em32(order: usize) -> Self {
         Self {
             input: InputKind::Array(sphear_sh::array::ArrayGeometry::em32()),
+            method: Method::EMagLsSh,
             ..Self::ambix(order)
         }
     }
 
-    /// The equivalent offline [`DecoderConfig`] (head at rest): `MagLs` for AmbiX, `EMagLsSh`
-    /// for array input.
+    /// The equivalent offline [`DecoderConfig`] (head at rest, centred FIRs).
     pub fn decoder_config(&self) -> DecoderConfig {
         DecoderConfig {
-            method: match self.input {
-                InputKind::Ambix { .. } => Method::MagLs,
-                InputKind::Array(_) => Method::EMagLsSh,
-            },
+            method: self.method,
             order: self.order,
             filter_len: self.filter_len,
             magls_cutoff_hz: self.magls_cutoff_hz,
@@ -107,115 +109,16 @@ impl EngineConfig {
             ..DecoderConfig::default()
         }
     }
-}
 
-/// SH-domain design of the engine: binaural FIRs on SH signals and (array input) the
-/// frequency-independent capsule → SH matrix.
-#[derive(Debug, Clone)]
-pub struct ShDomainDesign {
-    /// SH order `N`.
-    pub order: usize,
-    /// FIRs `[ear][acn][tap]` (ear 0 = left) applied to SN3D SH signals (AmbiX) or to the
-    /// spatially transformed capsule signals (array input), head at rest.
-    pub filters: Vec<Vec<Vec<f32>>>,
-    /// Constant delay of the filters in samples (`filter_len / 2`).
-    pub delay_samples: usize,
-    /// Array input: `[acn][capsule]` spatial SH transform (`EncoderDesign::spatial`); `None` for AmbiX.
-    pub spatial: Option<Vec<Vec<f32>>>,
-    /// Design sample rate in Hz (the HRTF set's rate).
-    pub sample_rate_hz: f64,
-}
-
-impl ShDomainDesign {
-    /// Designs the SH-domain filters from `hrtf` (already at the processing rate).
-    ///
-    /// AmbiX: MagLS (Schörkhuber et al. 2018) through [`BinauralDecoder::design`] (identical
-    /// filters). Array: eMagLS in the SH domain (Deppisch et al. 2021): per bin `k` the weights
-    /// `W_k` (`(N+1)² × 2`) minimise `‖G_k S^T W_k − H_k‖` (`G_k` steering `[D × M]`, `S` the
-    /// spatial transform `[(N+1)² × M]`), magnitude-only above the cut-off — the same fit as
-    /// [`Method::EMagLsSh`] before the spatial matrix is folded into capsule filters. The
-    /// `2·filter_len` design is cut to the central `filter_len` taps with raised-cosine tapers
-    /// of `filter_len/16` taps.
-    ///
-    /// # References
-    /// Schörkhuber, Zaunschirm, Höldrich, DAGA 2018; Deppisch, Helmholz, Ahrens, I3DA 2021.
-    ///
-    /// # Errors
-    /// Order mismatch / too high for the array, bad filter length, empty HRTF set.
-    pub fn design(cfg: &EngineConfig, hrtf: &HrtfSet) -> Result<Self> {
-        if cfg.filter_len < 32 || cfg.filter_len % 2 != 0 {
-            return Err(EngineError::Config(format!(
-                "filter length must be even and ≥ 32, got {}",
-                cfg.filter_len
-            )));
-        }
-        if hrtf.is_empty() {
-            return Err(EngineError::Config("the HRTF set has no directions".into()));
-        }
-        let fs = hrtf.sample_rate_hz();
-        match &cfg.input {
-            InputKind::Ambix { order } => {
-                if *order != cfg.order {
-                    return Err(EngineError::Config(format!(
-                        "AmbiX input of order {order} but rendering order {}",
-                        cfg.order
-                    )));
-                }
-                let dec = BinauralDecoder::design(hrtf, &cfg.input, &cfg.decoder_config())?;
-                Ok(Self {
-                    order: cfg.order,
-                    filters: dec.filters,
-                    delay_samples: dec.delay_samples,
-                    spatial: None,
-                    sample_rate_hz: fs,
-                })
+    /// Latency of a design with these settings, samples: partition `P` + FIR pre-delay
+    /// (`filter_len/2` centred, `d` low latency). The host block adds one block on top of this
+    /// for a callback-driven device (input block collected, output block played).
+    pub fn latency_samples(&self) -> usize {
+        self.partition_len
+            + match self.phase {
+                FilterPhase::Centred => self.filter_len / 2,
+                FilterPhase::LowLatency { pre_delay_samples } => pre_delay_samples,
             }
-            InputKind::Array(array) => {
-                array.check_order(cfg.order)?;
-                let design_len = 2 * cfg.filter_len;
-                let bd = BinDesign {
-                    sample_rate_hz: fs,
-                    filter_len: design_len,
-                    magls_cutoff_hz: Some(cfg.magls_cutoff_hz),
-                    beta: cfg.beta,
-                };
-                let left: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Left)).collect();
-                let right: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Right)).collect();
-                let h = hrtf_spectra(&left, &right, design_len);
-                let dirs = hrtf.directions();
-                let enc = EncoderDesign::new(
-                    array,
-                    fs,
-                    &EncoderConfig {
-                        order: cfg.order,
-                        ..cfg.encoder.clone()
-                    },
-                )?;
-                let spatial_t: DMatrix<Complex64> =
-                    enc.spatial.map(|v| Complex64::new(v, 0.0)).transpose();
-                let table = SteeringTable::new(array, dirs, fs / 2.0, cfg.speed_m_s);
-                let g_at = |k: usize| table.matrix(bd.freq_hz(k)) * &spatial_t;
-                let mut ws = design_bins(&bd, g_at, |k| h[k].clone());
-                if cfg.diffuse_constraint {
-                    apply_diffuse_constraint(&mut ws, g_at, |k| h[k].clone());
-                }
-                let filters = design_to_fir(&ws, design_len, cfg.filter_len);
-                let spatial = (0..enc.spatial.nrows())
-                    .map(|r| {
-                        (0..enc.spatial.ncols())
-                            .map(|c| enc.spatial[(r, c)] as f32)
-                            .collect()
-                    })
-                    .collect();
-                Ok(Self {
-                    order: cfg.order,
-                    filters,
-                    delay_samples: cfg.filter_len / 2,
-                    spatial: Some(spatial),
-                    sample_rate_hz: fs,
-                })
-            }
-        }
     }
 }
 
@@ -268,7 +171,7 @@ impl HeadRotation {
     }
 
     /// Consistent snapshot `(sequence, matrix)`, or `None` if a write kept interfering.
-    fn load(&self) -> Option<(u64, Mat3)> {
+    pub(crate) fn load(&self) -> Option<(u64, Mat3)> {
         for _ in 0..4 {
             let s0 = self.seq.load(Ordering::Acquire);
             if s0 % 2 == 1 {
@@ -287,49 +190,65 @@ impl HeadRotation {
     }
 }
 
+/// Counters shared between the audio thread and the [`DesignSwapper`].
+#[derive(Debug, Default)]
+pub(crate) struct SwapShared {
+    /// Latency of the active design, samples.
+    pub(crate) latency_samples: AtomicUsize,
+    /// Swaps finished (new design fully active, old one sent back).
+    pub(crate) completed: AtomicU64,
+}
+
 /// Buffers allocated by [`Engine::prepare`].
 struct Prepared {
     max_block: usize,
-    conv: MatrixConvolver,
     /// Input FIFO `[channel][P]`.
     in_fifo: Vec<Vec<f32>>,
     /// Output FIFO `[ear][P]` (the last computed partition).
-    out_fifo: Vec<Vec<f32>>,
+    out_fifo: [Vec<f32>; 2],
     /// Samples in the current partition (write index of `in_fifo`, read index of `out_fifo`).
     fill: usize,
-    /// SH signals `[acn][P]` before rotation.
-    sh: Vec<Vec<f32>>,
-    /// Rotated SH signals `[acn][P]`.
-    rot: Vec<Vec<f32>>,
-    /// Scratch `[P]` for the crossfade.
-    tmp_old: Vec<f32>,
-    tmp_new: Vec<f32>,
 }
 
-/// Real-time binaural engine (AmbiX or em32 capsules → 2 ears) with head rotation.
+/// A design swap in progress: the incoming kernel runs beside the active one, first until its
+/// convolver is in steady state, then the outputs are crossfaded.
+struct Incoming {
+    kernel: Box<Kernel>,
+    /// Partitions rendered so far.
+    pos: usize,
+    /// Warm-up partitions before the fade.
+    warmup: usize,
+}
+
+/// Real-time binaural engine (AmbiX or em32 capsules → 2 ears) with head rotation and
+/// design swaps.
 ///
 /// Signal flow per partition of `P` samples: capsules →(spatial matrix, array input only)→ SH
 /// signals →(SH rotation `M = sh_rotation_matrix(N, Rᵀ)`, crossfaded)→ rotated SH →(SH-domain
-/// binaural FIRs, UPOLS [`MatrixConvolver`])→ ears. See the [crate documentation](crate).
+/// binaural FIRs, UPOLS convolver)→ ears. See the [crate documentation](crate).
 pub struct Engine {
     cfg: EngineConfig,
-    design: ShDomainDesign,
     n_in: usize,
-    n_sh: usize,
     head: Arc<HeadRotation>,
-    /// Sequence number of the head rotation currently applied.
-    applied_seq: u64,
-    m_cur: ShRotator,
-    m_new: ShRotator,
+    active: Box<Kernel>,
+    incoming: Option<Incoming>,
+    /// An old kernel that could not be sent back yet (queue full): retried every partition.
+    retired: Option<Box<Kernel>>,
+    from_ctrl: Consumer<Box<Kernel>>,
+    to_ctrl: Producer<Box<Kernel>>,
+    swapper: Option<DesignSwapper>,
+    shared: Arc<SwapShared>,
+    fade_partitions: usize,
     prepared: Option<Prepared>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("order", &self.design.order)
+            .field("active", &self.active)
             .field("n_in", &self.n_in)
             .field("partition_len", &self.cfg.partition_len)
+            .field("swapping", &self.incoming.is_some())
             .field("prepared", &self.prepared.is_some())
             .finish()
     }
@@ -339,44 +258,69 @@ impl Engine {
     /// Designs the filters (expensive, not real-time). `hrtf` must be at the processing rate.
     ///
     /// # Errors
-    /// See [`ShDomainDesign::design`]; partition length 0 or above 4096.
+    /// See [`ShDomainDesign::design`]; partition length 0 or above 4096, order above
+    /// [`MAX_ORDER`].
     pub fn new(cfg: EngineConfig, hrtf: &HrtfSet) -> Result<Self> {
-        if cfg.partition_len == 0 || cfg.partition_len > MAX_BLOCK_SAMPLES {
-            return Err(EngineError::Config(format!(
-                "partition_len must be in 1..={MAX_BLOCK_SAMPLES}, got {}",
-                cfg.partition_len
-            )));
-        }
-        if cfg.order > MAX_ORDER {
-            return Err(EngineError::Config(format!(
-                "order {} above the engine's maximum {MAX_ORDER}",
-                cfg.order
-            )));
-        }
+        check_config(&cfg)?;
         let design = ShDomainDesign::design(&cfg, hrtf)?;
-        Ok(Self::from_design(cfg, design))
+        Self::from_design(cfg, design)
     }
 
     /// Builds an engine from an existing design (e.g. to share one design between engines).
-    pub fn from_design(cfg: EngineConfig, design: ShDomainDesign) -> Self {
-        let n_sh = num_channels(design.order);
+    /// The design must fit `cfg.input` and `cfg.partition_len` sets the partitioning.
+    ///
+    /// # Errors
+    /// Bad partition length or order, design not fitting the input.
+    pub fn from_design(cfg: EngineConfig, design: ShDomainDesign) -> Result<Self> {
+        check_config(&cfg)?;
         let n_in = cfg.input.num_channels();
-        Self {
+        let p = cfg.partition_len;
+        let fs = design.sample_rate_hz;
+        let shared = Arc::new(SwapShared::default());
+        shared
+            .latency_samples
+            .store(p + design.delay_samples, Ordering::Release);
+        let active = Box::new(Kernel::new(design, p, n_in)?);
+        // One design in flight to the audio thread, up to two on the way back.
+        let (to_audio, from_ctrl) = RingBuffer::new(1);
+        let (to_ctrl, from_audio) = RingBuffer::new(2);
+        let swapper = DesignSwapper::new(to_audio, from_audio, p, n_in, fs, Arc::clone(&shared));
+        Ok(Self {
             head: Arc::new(HeadRotation::default()),
-            applied_seq: 0,
-            m_cur: ShRotator::new(design.order),
-            m_new: ShRotator::new(design.order),
+            active,
+            incoming: None,
+            retired: None,
+            from_ctrl,
+            to_ctrl,
+            swapper: Some(swapper),
+            shared,
+            fade_partitions: SWAP_FADE_SAMPLES.div_ceil(p).max(1),
             prepared: None,
             n_in,
-            n_sh,
             cfg,
-            design,
-        }
+        })
     }
 
-    /// The SH-domain design in use.
+    /// The control-side handle for design swaps (given out once; `None` afterwards). Build a
+    /// new [`ShDomainDesign`] on any thread, [`DesignSwapper::submit`] it, and call
+    /// [`DesignSwapper::collect`] from time to time to free the replaced designs there.
+    pub fn swapper(&mut self) -> Option<DesignSwapper> {
+        self.swapper.take()
+    }
+
+    /// The SH-domain design in use (the old one until a swap's crossfade has finished).
     pub fn design(&self) -> &ShDomainDesign {
-        &self.design
+        &self.active.design
+    }
+
+    /// Whether a design swap is in progress (new design warming up or crossfading).
+    pub fn swap_in_progress(&self) -> bool {
+        self.incoming.is_some()
+    }
+
+    /// Number of design swaps completed.
+    pub fn swaps_completed(&self) -> u64 {
+        self.shared.completed.load(Ordering::Acquire)
     }
 
     /// Allocates everything `process` needs and resets the state (rotation kept).
@@ -385,10 +329,10 @@ impl Engine {
     /// `sample_rate_hz` differs from the design rate (the filters were designed at the HRTF
     /// set's rate), or `max_block` outside `1..=4096`.
     pub fn prepare(&mut self, sample_rate_hz: f64, max_block: usize) -> Result<()> {
-        if (sample_rate_hz - self.design.sample_rate_hz).abs() > 1e-9 * self.design.sample_rate_hz {
+        let fs = self.active.design.sample_rate_hz;
+        if (sample_rate_hz - fs).abs() > 1e-9 * fs {
             return Err(EngineError::Config(format!(
-                "engine designed at {} Hz, prepared at {sample_rate_hz} Hz (resample the HRTF set first)",
-                self.design.sample_rate_hz
+                "engine designed at {fs} Hz, prepared at {sample_rate_hz} Hz (resample the HRTF set first)"
             )));
         }
         if max_block == 0 || max_block > MAX_BLOCK_SAMPLES {
@@ -397,32 +341,16 @@ impl Engine {
             )));
         }
         let p = self.cfg.partition_len;
-        let mut specs = Vec::new();
-        for (ear, chans) in self.design.filters.iter().enumerate() {
-            for (c, taps) in chans.iter().enumerate() {
-                specs.push(FilterSpec {
-                    output: ear,
-                    input: c,
-                    taps: taps.clone(),
-                });
-            }
-        }
-        let conv = MatrixConvolver::new(self.n_sh, 2, &specs, p)?;
+        self.active.reset();
         self.prepared = Some(Prepared {
             max_block,
-            conv,
             in_fifo: vec![vec![0.0; p]; self.n_in],
-            out_fifo: vec![vec![0.0; p]; 2],
+            out_fifo: [vec![0.0; p], vec![0.0; p]],
             fill: 0,
-            sh: vec![vec![0.0; p]; self.n_sh],
-            rot: vec![vec![0.0; p]; self.n_sh],
-            tmp_old: vec![0.0; p],
-            tmp_new: vec![0.0; p],
         });
         // Apply the current target at once (no fade from an arbitrary old state).
         if let Some((seq, r)) = self.head.load() {
-            self.m_cur.compute(&mat3_transpose(&r));
-            self.applied_seq = seq;
+            self.active.set_rotation_now(seq, &r);
         }
         Ok(())
     }
@@ -437,13 +365,14 @@ impl Engine {
         self.cfg.partition_len
     }
 
-    /// Constant delay of the designed filters, samples (= `filter_len / 2`).
+    /// Pre-delay of the active design's filters, samples (`filter_len / 2` centred, `d` low
+    /// latency).
     pub fn filter_delay_samples(&self) -> usize {
-        self.design.delay_samples
+        self.active.design.delay_samples
     }
 
     /// Total latency: input sample `n` appears (filtered) at output sample
-    /// `n + partition_len + filter_len/2`.
+    /// `n + partition_len + filter delay`.
     pub fn latency_samples(&self) -> usize {
         self.algorithmic_latency_samples() + self.filter_delay_samples()
     }
@@ -464,10 +393,15 @@ impl Engine {
         self.head.set_quaternion(w, x, y, z);
     }
 
-    /// Clears the audio state (FIFOs, convolver history), keeping filters and rotation.
+    /// Clears the audio state (FIFOs, convolver history), keeping filters and rotation. A swap
+    /// in progress restarts its warm-up.
     pub fn reset(&mut self) {
+        self.active.reset();
+        if let Some(inc) = self.incoming.as_mut() {
+            inc.kernel.reset();
+            inc.pos = 0;
+        }
         if let Some(p) = self.prepared.as_mut() {
-            p.conv.reset();
             p.in_fifo.iter_mut().for_each(|c| c.fill(0.0));
             p.out_fifo.iter_mut().for_each(|c| c.fill(0.0));
             p.fill = 0;
@@ -476,7 +410,8 @@ impl Engine {
 
     /// Renders one block: `input` has [`num_inputs`](Self::num_inputs) channels, `output` 2
     /// (left, right), all of the same length in `1..=max_block`. Output is overwritten.
-    /// Real-time safe: no allocation, locking, logging or I/O.
+    /// Real-time safe: no allocation, deallocation, locking, logging or I/O (a design swap only
+    /// moves boxes through lock-free queues).
     ///
     /// # Errors
     /// Not prepared, wrong channel counts or block length (state left untouched).
@@ -512,6 +447,7 @@ impl Engine {
         let p = self.cfg.partition_len;
         let mut pos = 0;
         while pos < n {
+            let prep = self.prepared.as_mut().ok_or(EngineError::NotPrepared)?;
             let k = (p - prep.fill).min(n - pos);
             let f = prep.fill;
             for (fifo, x) in prep.in_fifo.iter_mut().zip(input) {
@@ -524,106 +460,104 @@ impl Engine {
             pos += k;
             if prep.fill == p {
                 prep.fill = 0;
-                render_partition(
-                    prep,
-                    &self.design,
-                    &self.head,
-                    &mut self.applied_seq,
-                    &mut self.m_cur,
-                    &mut self.m_new,
-                    self.cfg.smoothing,
-                )?;
+                self.render_partition()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One partition: design-swap bookkeeping, then the active (and incoming) kernel.
+    fn render_partition(&mut self) -> Result<()> {
+        let Some(prep) = self.prepared.as_mut() else {
+            return Err(EngineError::NotPrepared);
+        };
+        let head = self.head.load();
+        let smoothing = self.cfg.smoothing;
+        // Send a replaced kernel back (it is dropped on the control side, never here).
+        if let Some(old) = self.retired.take()
+            && let Err(PushError::Full(old)) = self.to_ctrl.push(old)
+        {
+            self.retired = Some(old);
+        }
+        // Start a new swap when a design is waiting and the last one is fully handed back.
+        if self.incoming.is_none()
+            && self.retired.is_none()
+            && let Ok(mut kernel) = self.from_ctrl.pop()
+        {
+            kernel.reset();
+            if let Some((seq, r)) = head {
+                kernel.set_rotation_now(seq, &r);
+            }
+            let warmup = kernel.warmup_partitions();
+            self.incoming = Some(Incoming {
+                kernel,
+                pos: 0,
+                warmup,
+            });
+        }
+        self.active.render(&prep.in_fifo, head, smoothing)?;
+        let Some(inc) = self.incoming.as_mut() else {
+            for (o, a) in prep.out_fifo.iter_mut().zip(&self.active.out) {
+                o.copy_from_slice(a);
+            }
+            return Ok(());
+        };
+        inc.kernel.render(&prep.in_fifo, head, smoothing)?;
+        let p = prep
+            .in_fifo
+            .first()
+            .map_or(self.cfg.partition_len, |c| c.len());
+        if inc.pos < inc.warmup {
+            for (o, a) in prep.out_fifo.iter_mut().zip(&self.active.out) {
+                o.copy_from_slice(a);
+            }
+        } else {
+            // Raised-cosine crossfade over `fade_partitions · P` samples: g_new = sin²(π/2 · u).
+            let total = (self.fade_partitions * p) as f32;
+            let j0 = (inc.pos - inc.warmup) * p;
+            for ((o, a), b) in prep
+                .out_fifo
+                .iter_mut()
+                .zip(&self.active.out)
+                .zip(&inc.kernel.out)
+            {
+                for (t, ((o, &a), &b)) in o.iter_mut().zip(a).zip(b).enumerate() {
+                    let u = (j0 + t + 1) as f32 / total;
+                    let g = (std::f32::consts::FRAC_PI_2 * u).sin().powi(2);
+                    *o = a + g * (b - a);
+                }
+            }
+        }
+        inc.pos += 1;
+        if inc.pos == inc.warmup + self.fade_partitions
+            && let Some(inc) = self.incoming.take()
+        {
+            let old = std::mem::replace(&mut self.active, inc.kernel);
+            self.shared.latency_samples.store(
+                self.cfg.partition_len + self.active.design.delay_samples,
+                Ordering::Release,
+            );
+            self.shared.completed.fetch_add(1, Ordering::AcqRel);
+            if let Err(PushError::Full(old)) = self.to_ctrl.push(old) {
+                self.retired = Some(old);
             }
         }
         Ok(())
     }
 }
 
-/// `out[t] = Σ_j M_l[i, j] · x_j[t]` for one output row `i` of block `l` (offset `off`).
-#[inline]
-fn apply_row(block: &[f64], w: usize, row: usize, sh: &[Vec<f32>], off: usize, out: &mut [f32]) {
-    out.fill(0.0);
-    for j in 0..w {
-        let g = block[row * w + j] as f32;
-        if g != 0.0 {
-            for (o, x) in out.iter_mut().zip(&sh[off + j]) {
-                *o += g * x;
-            }
-        }
+fn check_config(cfg: &EngineConfig) -> Result<()> {
+    if cfg.partition_len == 0 || cfg.partition_len > MAX_BLOCK_SAMPLES {
+        return Err(EngineError::Config(format!(
+            "partition_len must be in 1..={MAX_BLOCK_SAMPLES}, got {}",
+            cfg.partition_len
+        )));
     }
-}
-
-fn render_partition(
-    prep: &mut Prepared,
-    design: &ShDomainDesign,
-    head: &HeadRotation,
-    applied_seq: &mut u64,
-    m_cur: &mut ShRotator,
-    m_new: &mut ShRotator,
-    smoothing: bool,
-) -> Result<()> {
-    let p = prep.sh.first().map_or(0, |c| c.len());
-    // 1. Capsules → SH (array input) or copy (AmbiX).
-    match &design.spatial {
-        Some(s) => {
-            for (sh, row) in prep.sh.iter_mut().zip(s) {
-                sh.fill(0.0);
-                for (g, x) in row.iter().zip(&prep.in_fifo) {
-                    for (o, v) in sh.iter_mut().zip(x) {
-                        *o += g * v;
-                    }
-                }
-            }
-        }
-        None => {
-            for (sh, x) in prep.sh.iter_mut().zip(&prep.in_fifo) {
-                sh.copy_from_slice(x);
-            }
-        }
+    if cfg.order > MAX_ORDER {
+        return Err(EngineError::Config(format!(
+            "order {} above the engine's maximum {MAX_ORDER}",
+            cfg.order
+        )));
     }
-    // 2. Rotation (scene by Rᵀ), crossfaded when the head moved.
-    let changed = match head.load() {
-        Some((seq, r)) if seq != *applied_seq => {
-            m_new.compute(&mat3_transpose(&r));
-            *applied_seq = seq;
-            true
-        }
-        _ => false,
-    };
-    let order = m_cur.order();
-    for l in 0..=order {
-        let w = 2 * l + 1;
-        let off = l * l;
-        for row in 0..w {
-            if changed && smoothing {
-                apply_row(m_cur.block(l), w, row, &prep.sh, off, &mut prep.tmp_old);
-                apply_row(m_new.block(l), w, row, &prep.sh, off, &mut prep.tmp_new);
-                let out = &mut prep.rot[off + row];
-                for (t, o) in out.iter_mut().enumerate() {
-                    let a = (t + 1) as f32 / p as f32;
-                    *o = prep.tmp_old[t] + a * (prep.tmp_new[t] - prep.tmp_old[t]);
-                }
-            } else {
-                let m = if changed {
-                    m_new.block(l)
-                } else {
-                    m_cur.block(l)
-                };
-                apply_row(m, w, row, &prep.sh, off, &mut prep.rot[off + row]);
-            }
-        }
-    }
-    if changed {
-        std::mem::swap(m_cur, m_new);
-    }
-    // 3. SH-domain binaural filters.
-    let mut ins: [&[f32]; MAX_SH_CHANNELS] = [&[]; MAX_SH_CHANNELS];
-    for (i, c) in ins.iter_mut().zip(&prep.rot) {
-        *i = c.as_slice();
-    }
-    let n_sh = prep.rot.len();
-    let (l, r) = prep.out_fifo.split_at_mut(1);
-    let mut outs: [&mut [f32]; 2] = [l[0].as_mut_slice(), r[0].as_mut_slice()];
-    prep.conv.process(&ins[..n_sh], &mut outs)?;
     Ok(())
 }

@@ -30,6 +30,9 @@ pub enum EngineError {
         /// `max_block` given to `prepare`.
         max_block: usize,
     },
+    /// A design swap is already queued and not yet picked up by the audio thread.
+    #[error("a design swap is already queued; wait until the audio thread has picked it up")]
+    SwapBusy,
     /// Error from the render crate (filter design).
     #[error(transparent)]
     Render(#[from] sphear_render::RenderError),

@@ -46,11 +46,19 @@
 
 #![forbid(unsafe_code)]
 
+pub mod design;
 pub mod engine;
 pub mod error;
+pub mod kernel;
+pub mod swap;
 
+pub use design::{
+    DEFAULT_LOW_LATENCY_PRE_DELAY_SAMPLES, FilterPhase, MAX_LOW_LATENCY_PRE_DELAY_SAMPLES,
+    ShDomainDesign,
+};
 pub use engine::{
-    Engine, EngineConfig, HeadRotation, MAX_BLOCK_SAMPLES, MAX_ORDER, ShDomainDesign,
+    Engine, EngineConfig, HeadRotation, MAX_BLOCK_SAMPLES, MAX_ORDER, SWAP_FADE_SAMPLES,
 };
 pub use error::{EngineError, Result};
 pub use sphear_sh::rotation::ShRotator;
+pub use swap::DesignSwapper;

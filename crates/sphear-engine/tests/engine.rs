@@ -70,7 +70,7 @@ fn ambix_block_size_invariance_and_offline_match() {
     let cfg = ambix_cfg();
     let design = ShDomainDesign::design(&cfg, &h).expect("design");
     let input = noise(25, LEN, 1);
-    let mut engine = Engine::from_design(cfg.clone(), design);
+    let mut engine = Engine::from_design(cfg.clone(), design).expect("engine");
     assert_eq!(engine.latency_samples(), 64 + 256);
     engine.prepare(FS_HZ, 4096).expect("prepare");
     let reference = run_engine(&mut engine, &input, cfg.partition_len);
@@ -92,7 +92,7 @@ fn em32_block_size_invariance_and_offline_match() {
     let cfg = EngineConfig::em32(4);
     let design = ShDomainDesign::design(&cfg, &h).expect("design");
     let input = noise(32, LEN, 2);
-    let mut engine = Engine::from_design(cfg.clone(), design);
+    let mut engine = Engine::from_design(cfg.clone(), design).expect("engine");
     engine.prepare(FS_HZ, 1024).expect("prepare");
     let reference = run_engine(&mut engine, &input, cfg.partition_len);
     for block in [1usize, 7, 256, 1023] {
@@ -117,7 +117,7 @@ fn static_rotation_matches_offline_rotated_decoder() {
     let design = ShDomainDesign::design(&cfg, &h).expect("design");
     let input = noise(25, LEN, 3);
     for ypr in [[30.0, 0.0, 0.0], [-90.0, 0.0, 0.0], [45.0, 20.0, -10.0]] {
-        let mut engine = Engine::from_design(cfg.clone(), design.clone());
+        let mut engine = Engine::from_design(cfg.clone(), design.clone()).expect("engine");
         engine.set_rotation(ypr[0], ypr[1], ypr[2]);
         engine.prepare(FS_HZ, 512).expect("prepare");
         let out = run_engine(&mut engine, &input, 100);
@@ -128,7 +128,7 @@ fn static_rotation_matches_offline_rotated_decoder() {
     }
     // Quaternion path: yaw 30° about +z.
     let half = 15.0f64.to_radians();
-    let mut engine = Engine::from_design(cfg.clone(), design);
+    let mut engine = Engine::from_design(cfg.clone(), design).expect("engine");
     engine.set_quaternion(half.cos(), 0.0, 0.0, half.sin());
     engine.prepare(FS_HZ, 512).expect("prepare");
     let out = run_engine(&mut engine, &input, 100);
@@ -169,7 +169,7 @@ fn yaw_sweep_crossfade_has_no_clicks() {
     let skip = 2048; // onset transient of the 512-tap filters + latency
     let sweep_deg = rate_deg_s * len as f64 / FS_HZ;
 
-    let mut engine = Engine::from_design(cfg.clone(), design.clone());
+    let mut engine = Engine::from_design(cfg.clone(), design.clone()).expect("engine");
     engine.prepare(FS_HZ, block).expect("prepare");
     let mut out = vec![vec![0.0f32; len]; 2];
     let mut pos = 0;
@@ -187,7 +187,7 @@ fn yaw_sweep_crossfade_has_no_clicks() {
     let mut stat = 0.0f64;
     let mut yaw = 0.0;
     while yaw <= sweep_deg + 5.0 {
-        let mut e = Engine::from_design(cfg.clone(), design.clone());
+        let mut e = Engine::from_design(cfg.clone(), design.clone()).expect("engine");
         e.set_rotation(yaw, 0.0, 0.0);
         e.prepare(FS_HZ, 1024).expect("prepare");
         stat = stat.max(max_step(&run_engine(&mut e, &input, 1024), skip));
@@ -252,7 +252,7 @@ fn jump_step(smoothing: bool) -> f64 {
         .map(|g| s.iter().map(|v| (g * v) as f32).collect())
         .collect();
     let block = 64;
-    let mut engine = Engine::from_design(cfg, design);
+    let mut engine = Engine::from_design(cfg, design).expect("engine");
     engine.prepare(FS_HZ, block).expect("prepare");
     let mut out = vec![vec![0.0f32; len]; 2];
     let mut pos = 0;

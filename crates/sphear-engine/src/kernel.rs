@@ -1,0 +1,220 @@
+//! The per-design real-time state (convolver, rotation, scratch): what a design swap exchanges.
+
+use sphear_core::conv::{FilterSpec, MatrixConvolver};
+use sphear_sh::rotation::{Mat3, ShRotator, mat3_transpose};
+use sphear_sh::sh::num_channels;
+
+use crate::design::ShDomainDesign;
+use crate::engine::MAX_SH_CHANNELS;
+use crate::{EngineError, Result};
+
+/// One design made ready for the audio thread: everything allocated, nothing allocated later.
+/// Built off the audio thread ([`Kernel::new`]), moved to it through a lock-free queue and
+/// moved back to be dropped (see [`crate::DesignSwapper`]).
+pub struct Kernel {
+    pub(crate) design: ShDomainDesign,
+    conv: MatrixConvolver,
+    /// SH signals `[acn][P]` before rotation.
+    sh: Vec<Vec<f32>>,
+    /// Rotated SH signals `[acn][P]`.
+    rot: Vec<Vec<f32>>,
+    tmp_old: Vec<f32>,
+    tmp_new: Vec<f32>,
+    /// Output of the last partition `[ear][P]`.
+    pub(crate) out: [Vec<f32>; 2],
+    m_cur: ShRotator,
+    m_new: ShRotator,
+    /// Head-rotation sequence number currently applied (`u64::MAX`: none yet).
+    applied_seq: u64,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("method", &self.design.method)
+            .field("order", &self.design.order)
+            .field("delay_samples", &self.design.delay_samples)
+            .finish()
+    }
+}
+
+impl Kernel {
+    /// Allocates the convolver and buffers for `design` at partition length `p` with `n_in`
+    /// engine input channels.
+    ///
+    /// # Errors
+    /// The design does not fit the input (capsule count, or AmbiX order above the input's),
+    /// order above [`crate::MAX_ORDER`], convolver construction failed.
+    pub(crate) fn new(design: ShDomainDesign, p: usize, n_in: usize) -> Result<Self> {
+        let n_sh = num_channels(design.order);
+        if n_sh > MAX_SH_CHANNELS {
+            return Err(EngineError::Config(format!(
+                "order {} above the engine's maximum {}",
+                design.order,
+                crate::MAX_ORDER
+            )));
+        }
+        let fits = match &design.spatial {
+            Some(s) => s.len() == n_sh && s.iter().all(|r| r.len() == n_in),
+            None => n_sh <= n_in,
+        };
+        if !fits || design.filters.len() != 2 || design.filters.iter().any(|e| e.len() != n_sh) {
+            return Err(EngineError::Config(format!(
+                "design of order {} ({} inputs) does not fit an engine with {n_in} input channels",
+                design.order,
+                design.num_inputs()
+            )));
+        }
+        let mut specs = Vec::with_capacity(2 * n_sh);
+        for (ear, chans) in design.filters.iter().enumerate() {
+            for (c, taps) in chans.iter().enumerate() {
+                specs.push(FilterSpec {
+                    output: ear,
+                    input: c,
+                    taps: taps.clone(),
+                });
+            }
+        }
+        let conv = MatrixConvolver::new(n_sh, 2, &specs, p)?;
+        Ok(Self {
+            m_cur: ShRotator::new(design.order),
+            m_new: ShRotator::new(design.order),
+            design,
+            conv,
+            sh: vec![vec![0.0; p]; n_sh],
+            rot: vec![vec![0.0; p]; n_sh],
+            tmp_old: vec![0.0; p],
+            tmp_new: vec![0.0; p],
+            out: [vec![0.0; p], vec![0.0; p]],
+            applied_seq: u64::MAX,
+        })
+    }
+
+    /// Partitions of input this kernel's convolver needs before its output is in steady state.
+    pub(crate) fn warmup_partitions(&self) -> usize {
+        let p = self.out[0].len().max(1);
+        let taps = self.design.filters[0].first().map_or(0, |f| f.len());
+        taps.div_ceil(p)
+    }
+
+    /// Clears the convolver history and output.
+    pub(crate) fn reset(&mut self) {
+        self.conv.reset();
+        self.out.iter_mut().for_each(|c| c.fill(0.0));
+    }
+
+    /// Sets the rotation at once (no crossfade): used when a kernel starts.
+    pub(crate) fn set_rotation_now(&mut self, seq: u64, r: &Mat3) {
+        self.m_cur.compute(&mat3_transpose(r));
+        self.applied_seq = seq;
+    }
+
+    /// Renders one partition of `input` (`[channel][P]`) into `self.out`. `head` is the current
+    /// head rotation `(sequence, R)` if one could be read; when its sequence differs from the
+    /// applied one, the SH rotation `M(Rᵀ)` is recomputed and (with `smoothing`) crossfaded
+    /// linearly across the partition.
+    pub(crate) fn render(
+        &mut self,
+        input: &[Vec<f32>],
+        head: Option<(u64, Mat3)>,
+        smoothing: bool,
+    ) -> Result<()> {
+        let p = self.out[0].len();
+        // 1. Capsules → SH (array input) or the first (N+1)² channels (AmbiX).
+        match &self.design.spatial {
+            Some(s) => {
+                for (sh, row) in self.sh.iter_mut().zip(s) {
+                    sh.fill(0.0);
+                    for (g, x) in row.iter().zip(input) {
+                        for (o, v) in sh.iter_mut().zip(x) {
+                            *o += g * v;
+                        }
+                    }
+                }
+            }
+            None => {
+                for (sh, x) in self.sh.iter_mut().zip(input) {
+                    sh.copy_from_slice(x);
+                }
+            }
+        }
+        // 2. Rotation (scene by Rᵀ), crossfaded when the head moved.
+        let changed = match head {
+            Some((seq, r)) if seq != self.applied_seq => {
+                if self.applied_seq == u64::MAX {
+                    self.set_rotation_now(seq, &r);
+                    false
+                } else {
+                    self.m_new.compute(&mat3_transpose(&r));
+                    self.applied_seq = seq;
+                    true
+                }
+            }
+            _ => false,
+        };
+        let order = self.m_cur.order();
+        for l in 0..=order {
+            let w = 2 * l + 1;
+            let off = l * l;
+            for row in 0..w {
+                if changed && smoothing {
+                    apply_row(
+                        self.m_cur.block(l),
+                        w,
+                        row,
+                        &self.sh,
+                        off,
+                        &mut self.tmp_old,
+                    );
+                    apply_row(
+                        self.m_new.block(l),
+                        w,
+                        row,
+                        &self.sh,
+                        off,
+                        &mut self.tmp_new,
+                    );
+                    let out = &mut self.rot[off + row];
+                    for (t, o) in out.iter_mut().enumerate() {
+                        let a = (t + 1) as f32 / p as f32;
+                        *o = self.tmp_old[t] + a * (self.tmp_new[t] - self.tmp_old[t]);
+                    }
+                } else {
+                    let m = if changed {
+                        self.m_new.block(l)
+                    } else {
+                        self.m_cur.block(l)
+                    };
+                    apply_row(m, w, row, &self.sh, off, &mut self.rot[off + row]);
+                }
+            }
+        }
+        if changed {
+            std::mem::swap(&mut self.m_cur, &mut self.m_new);
+        }
+        // 3. SH-domain binaural filters.
+        let mut ins: [&[f32]; MAX_SH_CHANNELS] = [&[]; MAX_SH_CHANNELS];
+        for (i, c) in ins.iter_mut().zip(&self.rot) {
+            *i = c.as_slice();
+        }
+        let n_sh = self.rot.len();
+        let (l, r) = self.out.split_at_mut(1);
+        let mut outs: [&mut [f32]; 2] = [l[0].as_mut_slice(), r[0].as_mut_slice()];
+        self.conv.process(&ins[..n_sh], &mut outs)?;
+        Ok(())
+    }
+}
+
+/// `out[t] = Σ_j M_l[i, j] · x_j[t]` for one output row `i` of block `l` (offset `off`).
+#[inline]
+fn apply_row(block: &[f64], w: usize, row: usize, sh: &[Vec<f32>], off: usize, out: &mut [f32]) {
+    out.fill(0.0);
+    for j in 0..w {
+        let g = block[row * w + j] as f32;
+        if g != 0.0 {
+            for (o, x) in out.iter_mut().zip(&sh[off + j]) {
+                *o += g * x;
+            }
+        }
+    }
+}
