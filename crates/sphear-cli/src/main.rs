@@ -3,6 +3,8 @@
 //! Exit codes: 0 success, 1 a check failed, 2 error (bad input, unreadable file, …). A broken
 //! pipe on stdout counts as success.
 
+#[cfg(feature = "audio-io")]
+mod audio_io;
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_encode;
@@ -42,7 +44,7 @@ enum Command {
     Simulate(cmd_sim::SimulateArgs),
     /// Generate a paired dataset of many scenes (parallel, deterministic, resumable, sharded).
     Dataset(cmd_sim::DatasetArgs),
-    /// Real-time engine; file mode runs it over WAV files with OSC head tracking (device I/O: not yet).
+    /// Real-time engine: audio devices (feature audio-io), WAV files or a soak test, with OSC head tracking.
     Live(cmd_live::LiveArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
