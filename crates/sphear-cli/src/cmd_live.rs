@@ -133,15 +133,23 @@ pub fn engine_config(args: &LiveArgs, channels: usize) -> Result<EngineConfig> {
 /// One line describing the latency of `engine` at `fs` with host blocks of `block`.
 pub fn latency_line(engine: &Engine, fs: f64, block: usize) -> String {
     let l = engine.latency_samples();
+    let lead = engine.design().hrir_onset_removed_samples;
     format!(
-        "latency {} samples = {} (partition) + {} (FIR pre-delay, {} design) = {:.2} ms; end to end with one {}-sample host block {:.2} ms",
+        "latency {} samples = {} (partition) + {} (FIR pre-delay, {} design{}) = {:.2} ms; end to end with one {}-sample host block {:.2} ms",
         l,
         engine.algorithmic_latency_samples(),
         engine.filter_delay_samples(),
-        if engine.design().hrir_onset_removed_samples > 0 || engine.filter_delay_samples() <= 64 {
+        if l - engine.algorithmic_latency_samples()
+            <= sphear_engine::MAX_LOW_LATENCY_PRE_DELAY_SAMPLES
+        {
             "low-latency"
         } else {
             "centred"
+        },
+        if lead > 0 {
+            format!(", common HRIR delay of {lead} samples removed")
+        } else {
+            String::new()
         },
         l as f64 / fs * 1e3,
         block,
@@ -218,6 +226,10 @@ fn run_file(
     let mut inbuf: Vec<Vec<f32>> = vec![Vec::with_capacity(args.block); n_in];
     let mut outbuf: Vec<Vec<f32>> = vec![vec![0.0; args.block]; 2];
     let period = Duration::from_secs_f64(args.block as f64 / fs);
+    // The engine latency is removed (as the offline renderer removes its filter delay). The
+    // low-latency design also removed the HRIRs' common delay, which moves only its LS band
+    // (below the MagLS cut-off) earlier: above the cut-off MagLS carries the phase over from
+    // bin to bin, so that band sits at the FIR's time zero in both designs.
     let (mut skip, mut written, mut late_blocks, mut max_cpu, mut sum_cpu, mut blocks) =
         (latency as u64, 0u64, 0u64, 0f64, 0f64, 0u64);
     let start = Instant::now();

@@ -31,11 +31,16 @@
 //! result read back through an output FIFO. Hence:
 //! * algorithmic latency = `P` samples ([`Engine::algorithmic_latency_samples`]), independent of the
 //!   host block length;
-//! * filter delay = `filter_len / 2` samples (default 256, [`Engine::filter_delay_samples`]);
-//! * total [`Engine::latency_samples`] = `P + filter_len/2` (default 320 samples = 6.7 ms at 48 kHz).
+//! * filter pre-delay = `filter_len / 2` samples for the centred design (default 256), 64 for
+//!   the low-latency design ([`FilterPhase`], [`design`]), [`Engine::filter_delay_samples`];
+//! * total [`Engine::latency_samples`] = `P` + pre-delay: 320 samples = 6.7 ms (centred) or 128
+//!   samples = 2.7 ms (low latency) at 48 kHz, for every method (LS, MagLS, eMagLS-SH); a
+//!   callback-driven device adds one host block.
 //!
-//! [`Engine::process`] does not allocate, lock, log or perform I/O, and does not panic on valid
-//! sizes; all buffers are allocated in [`Engine::prepare`].
+//! [`Engine::process`] does not allocate, free, lock, log or perform I/O, and does not panic on
+//! valid sizes; all buffers are allocated in [`Engine::prepare`] or, for a new design, on the
+//! control thread ([`swap`]: designs are swapped through lock-free queues, crossfaded, and the
+//! old one is freed off the audio thread).
 //!
 //! # References
 //! Schörkhuber, Zaunschirm, Höldrich, "Binaural rendering of Ambisonic signals via magnitude least

@@ -176,3 +176,16 @@ fn low_latency_fidelity_ku100() {
         .set;
     fidelity_table("FHK KU100 L2354", &h);
 }
+
+#[test]
+fn low_latency_fidelity_mit_kemar() {
+    // libmysofa's default set (the CLI's default HRTF where libmysofa is installed).
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa"
+    );
+    let h = HrtfSet::from_sofa(std::path::Path::new(p), Some(FS_HZ))
+        .expect("MIT KEMAR SOFA (../shared/data)")
+        .set;
+    fidelity_table("MIT KEMAR normal pinna", &h);
+}
