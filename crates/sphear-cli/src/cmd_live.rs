@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use sphear_core::wav::{WavReader, WavWriter, ensure_distinct};
 use sphear_engine::{
-    DEFAULT_LOW_LATENCY_PRE_DELAY_SAMPLES, DesignSwapper, Engine, EngineConfig, FilterPhase,
+    DEFAULT_LOW_LATENCY_PRE_DELAY_SAMPLES, Engine, EngineConfig, FilterPhase, ShDomainDesign,
 };
 use sphear_osc::{HeadState, OscListener};
 use sphear_render::Method;
@@ -378,11 +378,26 @@ impl CpuHistogram {
     }
 }
 
+/// Most dropouts whose details the soak keeps.
+const MAX_EVENTS: usize = 16;
+
+/// What the soak's audio thread reports.
+struct SoakAudio {
+    hist: CpuHistogram,
+    dropouts: u64,
+    /// Blocks whose processing alone took longer than a block period.
+    cpu_overruns: u64,
+    worst_s: f64,
+    rt: bool,
+    /// First dropouts: (time s, CPU of the block s, lateness s).
+    events: Vec<(f64, f64, f64)>,
+}
+
 /// `sphear live --soak SECONDS`: the engine paced in real time (one audio thread, deadlines
 /// every block period) over a generated em32 scene (three plane-wave sources, 10 s looped),
 /// with a head tracker thread turning the head (yaw ±90° at 0.2 Hz, pitch ±20° at 0.13 Hz, 100
-/// updates/s) and a control thread swapping between the centred and low-latency designs every
-/// 30 s (designed on a worker thread). Reports dropouts (blocks finished after their deadline),
+/// updates/s) and a control thread swapping between the centred and low-latency designs at
+/// 10 s and then every 30 s (designed on a worker thread). Reports dropouts (blocks finished after their deadline),
 /// the resident memory from `/proc/self/statm` once per second, and per-block CPU statistics.
 fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
     use sphear_core::Direction;
@@ -439,7 +454,7 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
         let done_blocks = Arc::clone(&done_blocks);
         std::thread::Builder::new()
             .name("sphear-soak-audio".into())
-            .spawn(move || -> Result<(CpuHistogram, u64, f64, bool)> {
+            .spawn(move || -> Result<SoakAudio> {
                 // Real-time priority as an audio callback would have (SCHED_FIFO/RR through
                 // audio_thread_priority); without permission the soak runs at normal priority.
                 let rt = audio_thread_priority::promote_current_thread_to_real_time(
@@ -450,7 +465,9 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
                 let mut hist = CpuHistogram::new(20_000);
                 let mut out = [vec![0.0f32; block], vec![0.0f32; block]];
                 let mut ins: [&[f32]; 32] = [&[]; 32];
-                let (mut dropouts, mut worst_lateness_s) = (0u64, 0f64);
+                let (mut dropouts, mut worst_lateness_s, mut cpu_overruns) = (0u64, 0f64, 0u64);
+                // The first dropouts (time, CPU of that block, lateness), room reserved here.
+                let mut events: Vec<(f64, f64, f64)> = Vec::with_capacity(MAX_EVENTS);
                 let mut pos = 0usize;
                 let start = Instant::now();
                 for k in 0..total_blocks {
@@ -476,18 +493,31 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
                     engine.process(&ins, &mut outs)?;
                     let cpu = t0.elapsed().as_secs_f64();
                     hist.add(cpu);
+                    if cpu > period_s {
+                        cpu_overruns += 1;
+                    }
                     let finished = start.elapsed().as_secs_f64();
                     let deadline = (k + 2) as f64 * period_s;
                     if finished > deadline {
                         dropouts += 1;
                         worst_lateness_s = worst_lateness_s.max(finished - deadline);
+                        if events.len() < MAX_EVENTS {
+                            events.push((finished, cpu, finished - deadline));
+                        }
                     }
                     if !out[0].iter().chain(out[1].iter()).all(|v| v.is_finite()) {
                         bail!("non-finite output in block {k}");
                     }
                     done_blocks.store(k + 1, Ordering::Relaxed);
                 }
-                Ok((hist, dropouts, worst_lateness_s, rt))
+                Ok(SoakAudio {
+                    hist,
+                    dropouts,
+                    cpu_overruns,
+                    worst_s: worst_lateness_s,
+                    rt,
+                    events,
+                })
             })?
     };
     // Head tracker thread: 100 updates per second.
@@ -513,12 +543,26 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
         };
         c
     };
+    // One long-lived design worker (its allocations stay in one malloc arena).
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<EngineConfig>();
+    let (res_tx, res_rx) = std::sync::mpsc::channel();
+    let worker = {
+        let hrtf = Arc::clone(&hrtf);
+        std::thread::spawn(move || {
+            while let Ok(c) = req_rx.recv() {
+                if res_tx.send(ShDomainDesign::design(&c, &hrtf)).is_err() {
+                    break;
+                }
+            }
+        })
+    };
     let mut next_is_other = true;
-    let mut pending = None;
+    let mut pending: Option<()> = None;
     let mut rss: Vec<(f64, u64)> = Vec::new();
     let bar = FrameProgress::new(total_blocks, "soak");
     let t_start = Instant::now();
-    let mut last_swap = 0.0;
+    // First swap after 10 s, then every 30 s.
+    let mut last_swap = -20.0;
     loop {
         std::thread::sleep(Duration::from_millis(250));
         let t = t_start.elapsed().as_secs_f64();
@@ -535,17 +579,16 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
             } else {
                 cfg.clone()
             };
-            pending = Some(DesignSwapper::spawn_design(c, Arc::clone(&hrtf)));
+            req_tx.send(c).context("design worker")?;
+            pending = Some(());
             next_is_other = !next_is_other;
             last_swap = t;
         }
-        if pending.as_ref().is_some_and(|h| h.is_finished())
-            && let Some(h) = pending.take()
+        if pending.is_some()
+            && let Ok(design) = res_rx.try_recv()
         {
-            let design = h
-                .join()
-                .map_err(|_| anyhow::anyhow!("design thread panicked"))??;
-            swapper.submit(design)?;
+            pending = None;
+            swapper.submit(design?)?;
         }
         swapper.collect();
         if audio.is_finished() {
@@ -555,13 +598,23 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
     stop.store(true, Ordering::Relaxed);
     bar.finish();
     let _ = tracker.join();
-    let (hist, dropouts, worst, rt) = audio
+    let SoakAudio {
+        hist,
+        dropouts,
+        cpu_overruns,
+        worst_s: worst,
+        rt,
+        events,
+    } = audio
         .join()
         .map_err(|_| anyhow::anyhow!("audio thread panicked"))??;
     swapper.collect();
+    drop(req_tx);
+    let _ = worker.join();
     let period_us = period_s * 1e6;
     println!(
-        "soak {:.1} s ({} priority): {} blocks of {block} ({:.2} ms), dropouts (blocks finished after their deadline) {dropouts} (worst {:.3} ms late), design swaps {}",
+        "soak {:.1} s ({} priority): {} blocks of {block} ({:.2} ms), dropouts (blocks finished after their deadline) {dropouts} \
+         (worst {:.3} ms late; blocks whose own CPU time exceeded the period: {cpu_overruns}), design swaps {}",
         t_start.elapsed().as_secs_f64(),
         if rt { "real-time" } else { "normal" },
         hist.count,
@@ -579,6 +632,20 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
         hist.max_s() * 1e6,
         hist.max_s() * 1e6 / period_us * 100.0
     );
+    for &(t, cpu, late) in &events {
+        println!(
+            "  dropout at {t:.3} s: block CPU {:.1} us, finished {:.3} ms after its deadline",
+            cpu * 1e6,
+            late * 1e3
+        );
+    }
+    let mut next_print = 0.0;
+    for &(t, b) in &rss {
+        if t >= next_print {
+            println!("  RSS at {t:6.1} s: {:.1} MiB", b as f64 / 1048576.0);
+            next_print += 60.0;
+        }
+    }
     // Memory after the first 10 s (allocator warm-up) must stay flat.
     let settled: Vec<u64> = rss
         .iter()
@@ -592,18 +659,19 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
         settled.last(),
     ) {
         println!(
-            "RSS (from /proc/self/statm, after 10 s): first {:.1} MiB, min {:.1}, max {:.1}, last {:.1} MiB ({} samples)",
+            "RSS (from /proc/self/statm, from 20 s on): first {:.1} MiB, min {:.1}, max {:.1}, last {:.1} MiB ({} samples)",
             first as f64 / 1048576.0,
             min as f64 / 1048576.0,
             max as f64 / 1048576.0,
             last as f64 / 1048576.0,
             settled.len()
         );
-        // A design swap allocates a second design (about 1 MiB) on the control side for a
-        // while; allow 8 MiB of spread, a leak would grow without bound.
+        // Each swap designs anew on the worker (tens of MiB of transient design matrices,
+        // reused by the allocator) and holds two kernels (about 1 MiB) for a while; allow 8 MiB
+        // of spread, a leak would grow with every swap.
         max - min <= 8 << 20
     } else {
-        println!("RSS: run shorter than 10 s, not judged");
+        println!("RSS: run shorter than 20 s, not judged");
         true
     };
     Ok(if dropouts == 0 && flat {

@@ -150,8 +150,8 @@ pub fn low_latency_fir(
             ear.into_iter()
                 .map(|f| {
                     let mut x = f[..filter_len].to_vec();
-                    for t in 0..fade_in.min(filter_len) {
-                        x[t] *= rc(t, fade_in);
+                    for (t, v) in x.iter_mut().take(fade_in).enumerate() {
+                        *v *= rc(t, fade_in);
                     }
                     for t in 0..fade_out.min(filter_len) {
                         x[filter_len - 1 - t] *= rc(t, fade_out);

@@ -37,9 +37,12 @@ struct Scores {
     lsd_db: f64,
 }
 
+/// Multichannel signal `[channel][sample]`.
+type Signals = Vec<Vec<f32>>;
+
 struct Scene {
     /// (em32 capsule signals, direct reference) per direction.
-    items: Vec<(Vec<Vec<f32>>, Vec<Vec<f32>>)>,
+    items: Vec<(Signals, Signals)>,
 }
 
 fn scene(h: &HrtfSet) -> Scene {
