@@ -378,6 +378,31 @@ impl CpuHistogram {
     }
 }
 
+/// Puts the calling thread under SCHED_FIFO at priority 60 (Unix); false if not permitted.
+fn promote_to_fifo() -> bool {
+    #[cfg(unix)]
+    {
+        use thread_priority::unix::{
+            RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        use thread_priority::{ThreadPriority, ThreadPriorityValue};
+        let Ok(value) = ThreadPriorityValue::try_from(60u8) else {
+            return false;
+        };
+        set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Crossplatform(value),
+            ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+        )
+        .is_ok()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// Most dropouts whose details the soak keeps.
 const MAX_EVENTS: usize = 16;
 
@@ -455,13 +480,9 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
         std::thread::Builder::new()
             .name("sphear-soak-audio".into())
             .spawn(move || -> Result<SoakAudio> {
-                // Real-time priority as an audio callback would have (SCHED_FIFO/RR through
-                // audio_thread_priority); without permission the soak runs at normal priority.
-                let rt = audio_thread_priority::promote_current_thread_to_real_time(
-                    block as u32,
-                    fs as u32,
-                )
-                .is_ok();
+                // Real-time priority as an audio callback would have (SCHED_FIFO, priority 60,
+                // below JACK's 70); without permission the soak runs at normal priority.
+                let rt = promote_to_fifo();
                 let mut hist = CpuHistogram::new(20_000);
                 let mut out = [vec![0.0f32; block], vec![0.0f32; block]];
                 let mut ins: [&[f32]; 32] = [&[]; 32];
@@ -646,10 +667,11 @@ fn run_soak(args: &LiveArgs, seconds: f64) -> Result<ExitCode> {
             next_print += 60.0;
         }
     }
-    // Memory after the first 10 s (allocator warm-up) must stay flat.
+    // Memory from 20 s on (after the first design swap at 10 s, whose transient design-time
+    // allocations the allocator keeps for reuse) must stay flat.
     let settled: Vec<u64> = rss
         .iter()
-        .filter(|(t, _)| *t >= 10.0)
+        .filter(|(t, _)| *t >= 20.0)
         .map(|&(_, b)| b)
         .collect();
     let flat = if let (Some(&first), Some(&min), Some(&max), Some(&last)) = (

@@ -20,8 +20,8 @@
 //! Why `d` = 64 (the default) and not less: the MagLS bins (above the 2 kHz cut-off) take
 //! their phase from the previous bin's estimate, so their phase is carried over without the
 //! HRIR's linear-phase increment — that band sits at the FIR's time zero whatever the HRIR
-//! delay, with a nearly symmetric (zero-phase-like) response that rings about ±1 ms around
-//! it. Removing the HRIR delay moves only the LS band (below the cut-off). The fidelity table
+//! delay, with a nearly symmetric (zero-phase-like) response that still carries energy up to
+//! about 1 ms (48 samples) before it (the cost of the cut at `d` = 48 below). Removing the HRIR delay moves only the LS band (below the cut-off). The fidelity table
 //! of `tests/low_latency.rs` (em32, order 4, three HRTF sets, 16 directions, against direct
 //! HRIR rendering) shows the cut costing 6.5–9 dB LSD at `d` = 16, 1.6–2.7 dB at 32, up to
 //! 0.33 dB LSD and 0.46 dB ILD error at 48 and nothing measurable at 64 (ITD within ±0.5 µs,
