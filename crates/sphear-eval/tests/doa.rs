@@ -66,15 +66,27 @@ fn single_plane_wave_found_by_srp_and_music_all_orders() {
 #[test]
 fn two_plane_waves_found_by_srp_and_music() {
     let cases = [
-        (Direction::from_deg(30.0, 0.0), Direction::from_deg(-60.0, 10.0)),
-        (Direction::from_deg(120.0, 20.0), Direction::from_deg(-150.0, -30.0)),
-        (Direction::from_deg(0.0, 60.0), Direction::from_deg(90.0, -20.0)),
+        (
+            Direction::from_deg(30.0, 0.0),
+            Direction::from_deg(-60.0, 10.0),
+        ),
+        (
+            Direction::from_deg(120.0, 20.0),
+            Direction::from_deg(-150.0, -30.0),
+        ),
+        (
+            Direction::from_deg(0.0, 60.0),
+            Direction::from_deg(90.0, -20.0),
+        ),
     ];
     let cfg = DoaConfig::default();
     for (i, (d1, d2)) in cases.iter().enumerate() {
         let a = encode(
             4,
-            &[(*d1, noise(9600, 10 + i as u64)), (*d2, noise(9600, 20 + i as u64))],
+            &[
+                (*d1, noise(9600, 10 + i as u64)),
+                (*d2, noise(9600, 20 + i as u64)),
+            ],
         );
         let truth = [*d1, *d2];
         for (name, tol, est) in [
@@ -86,7 +98,11 @@ fn two_plane_waves_found_by_srp_and_music() {
             let m = match_directions(&dirs, &truth).expect("match");
             for (_, t, e) in &m.pairs {
                 println!("{name} case {i} source {t}: error {:.4}°", e.to_degrees());
-                assert!(e.to_degrees() < tol, "{name} case {i}: {:.3}°", e.to_degrees());
+                assert!(
+                    e.to_degrees() < tol,
+                    "{name} case {i}: {:.3}°",
+                    e.to_degrees()
+                );
             }
         }
     }
