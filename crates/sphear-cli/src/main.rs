@@ -6,6 +6,7 @@
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_encode;
+mod cmd_eval;
 mod cmd_hrtf;
 mod cmd_live;
 mod cmd_render;
@@ -44,6 +45,9 @@ enum Command {
     Dataset(cmd_sim::DatasetArgs),
     /// Real-time engine; file mode runs it over WAV files with OSC head tracking (device I/O: not yet).
     Live(cmd_live::LiveArgs),
+    /// Render a scene suite (bench-v1 or a dataset) with every method, score against the binaural
+    /// reference, write CSV/JSON rows, a Markdown summary and PNG plots.
+    Eval(cmd_eval::EvalArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
         #[command(subcommand)]
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd_sim::run_simulate(&args),
         Command::Dataset(args) => cmd_sim::run_dataset_cmd(&args),
         Command::Bench(args) => cmd_bench::run(&args),
+        Command::Eval(args) => cmd_eval::run(&args),
     };
     match result {
         Ok(code) => code,
