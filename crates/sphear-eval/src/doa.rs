@@ -79,8 +79,8 @@ impl ShCovariance {
         let mut r = DMatrix::<f64>::zeros(q, q);
         let mut b = vec![0.0f64; q];
         for t in 0..len {
-            for (i, bi) in b.iter_mut().enumerate() {
-                *bi = f64::from(channels[i][t]) * gains[i];
+            for ((bi, ch), g) in b.iter_mut().zip(channels).zip(&gains) {
+                *bi = f64::from(ch[t]) * g;
             }
             for i in 0..q {
                 for j in i..q {
@@ -136,7 +136,7 @@ impl ShCovariance {
         let mut p = DMatrix::<f64>::zeros(q, q);
         for &k in &idx[..q - n_sources] {
             let v = eig.eigenvectors.column(k);
-            p += &v * v.transpose();
+            p += v * v.transpose();
         }
         Ok(MusicProjector {
             order: self.order,
@@ -228,7 +228,11 @@ fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
 
 /// Peak search of a map on the sphere (see the module docs).
 fn find_peaks<F: Fn(&Direction) -> f64>(map: F, k: usize, cfg: &DoaConfig) -> Result<Vec<DoaPeak>> {
-    if k == 0 || cfg.grid_points < 12 || !(cfg.min_separation_rad >= 0.0) {
+    if k == 0
+        || cfg.grid_points < 12
+        || cfg.min_separation_rad.is_nan()
+        || cfg.min_separation_rad < 0.0
+    {
         return Err(EvalError::InvalidArgument(format!(
             "DOA needs k >= 1, >= 12 grid points and a non-negative separation (got k = {k}, {cfg:?})"
         )));

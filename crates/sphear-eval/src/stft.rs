@@ -124,10 +124,10 @@ mod tests {
         for (t, frame) in s.iter().enumerate() {
             for (k, v) in frame.iter().enumerate() {
                 let mut acc = Complex64::new(0.0, 0.0);
-                for n in 0..48 {
+                for (n, wn) in w.iter().enumerate() {
                     let xv = x.get(t * 20 + n).map_or(0.0, |&v| f64::from(v));
                     let ph = -2.0 * std::f64::consts::PI * (k * n) as f64 / 64.0;
-                    acc += Complex64::from_polar(w[n] * xv, ph);
+                    acc += Complex64::from_polar(wn * xv, ph);
                 }
                 assert!((acc - v).norm() < 1e-9, "t {t} k {k}");
             }
