@@ -20,7 +20,7 @@
 //! | third-octave LSD | [`bands::lsd_bands_db`] | RMS over bands of `10·log10(E_test/E_ref)` | dB | Deppisch et al. 2021 |
 //! | MR-STFT distance | [`spectral::mr_stft_distance`] | spectral convergence + log-magnitude L1, FFT 512/1024/2048 | — / Np | Yamamoto et al. 2020 |
 //! | MFCC distance | [`spectral::mfcc_distance`] | mean Euclidean distance of MFCC `c_1…c_12` (40 HTK mel bands, ortho DCT-II) | — | Davis & Mermelstein 1980 |
-//! | ITD (GCC-PHAT) | [`itd::gcc_phat_itd_s`] | whitened cross-spectrum in a band (default 100–1500 Hz), peak within ±1 ms | s | Knapp & Carter 1976 |
+//! | ITD (GCC-PHAT) | [`itd::gcc_phat_itd_s`], [`itd::gcc_phat_itd_per_band_s`] | whitened cross-spectrum in a band (default 100–1500 Hz), peak within ±1 ms | s | Knapp & Carter 1976 |
 //! | ITD (MaxIACCe) | [`itd::maxiacce_itd_s`] | peak of the cross-correlation of Hilbert envelopes after a 3 kHz order-10 Butterworth | s | AMT `itdestimator`; LAP 2024 |
 //! | ITD (onset) | [`itd::onset_itd_s`] | −10 dB onset difference after a 3 kHz low-pass | s | Andreopoulou & Katz 2017 |
 //! | ITD error | [`itd::itd_error_us`] | `|ITD_test − ITD_ref|` | µs | LAP 2024 |

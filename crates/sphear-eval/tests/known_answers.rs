@@ -10,7 +10,9 @@ use sphear_eval::bands::{
 };
 use sphear_eval::coherence::{IACC_MAX_LAG_S, iacc, ic_per_band, ncc_lag0, ncc_max};
 use sphear_eval::drr::{DRR_HALF_WINDOW_S, drr_db};
-use sphear_eval::itd::{MaxIacceConfig, gcc_phat_itd_s, itd_error_us, maxiacce_itd_s};
+use sphear_eval::itd::{
+    MaxIacceConfig, gcc_phat_itd_per_band_s, gcc_phat_itd_s, itd_error_us, maxiacce_itd_s,
+};
 use sphear_eval::snr::{SegSnrConfig, segmental_snr_db, snr_db};
 use sphear_eval::spectral::{
     DEFAULT_LSD_STFT, MR_STFT_RESOLUTIONS, MfccConfig, binaural_stft_lsd, mfcc_distance,
@@ -83,6 +85,28 @@ fn maxiacce_pure_delays_on_impulse_responses() {
         assert!(err < 0.1, "delay {d}: got {} samples", m.itd_s * FS);
     }
     println!("MaxIACCe (IRs) worst |error| = {worst:.5} samples");
+}
+
+/// Per-band GCC-PHAT (third octaves 125–1250 Hz) of a pure fractional delay: every band within
+/// the same stated 0.02-sample tolerance.
+#[test]
+fn gcc_phat_per_band_pure_delay() {
+    let x = burst(48000, 13);
+    let bands = third_octave_bands(125.0, 1250.0);
+    for d in [-17.3, 4.6] {
+        let r = circular_delay(&x, d);
+        let itds = gcc_phat_itd_per_band_s(&x, &r, FS, &bands, 1e-3).expect("itd");
+        assert_eq!(itds.len(), bands.len());
+        for (b, itd) in bands.iter().zip(itds) {
+            let err = (itd * FS - d).abs();
+            assert!(
+                err < GCC_TOL_SAMPLES,
+                "{} Hz, delay {d}: {}",
+                b.centre_hz,
+                itd * FS
+            );
+        }
+    }
 }
 
 #[test]
