@@ -20,7 +20,7 @@ emagls (eMagLS2), emagls-sh, foa (order-1 MagLS), dirac, and the sanity anchors 
 Capsule counts 32/16/8: well-spread em32 subsets (greedy farthest-point), decoders designed for the subset."
 )]
 pub struct EvalArgs {
-    /// Named suite (bench-v1: RT60 {0.2,0.5,1.2,2.0} s x sources {1,2,3,5} x SNR {30,10} dB x 3 draws, test split).
+    /// Named suite (bench-v1: RT60 {0.2,0.5,1.2,2.0} s x sources {1,2,3,5} x SNR {30,10} dB x 3 draws of 2 s, test split).
     #[arg(long, conflicts_with = "scenes")]
     pub suite: Option<String>,
     /// Existing dataset folder (layout of `sphear dataset`) to score instead of a suite.

@@ -127,23 +127,30 @@ pub struct CapsuleSubset {
     pub order: usize,
 }
 
-/// Well-spread subset of `count` em32 capsules by greedy farthest-point selection: start with
-/// capsule 1, then repeatedly add the capsule whose smallest great-circle angle to the chosen
-/// ones is largest (ties: lowest index). The order is the largest `N ≤ floor(√count) − 1` whose
-/// orthonormal SH matrix at the subset has condition number ≤ [`MAX_SUBSET_CONDITION`]
-/// (the full em32: 4; 16 capsules: 2 or 3; 8 capsules: 1).
-///
-/// # Errors
-/// `count` is 0 or larger than 32; no order ≥ 1 is well conditioned.
-pub fn em32_subset(count: usize) -> Result<CapsuleSubset> {
-    let em = ArrayGeometry::em32();
-    let m = em.num_capsules();
-    if count == 0 || count > m {
-        return Err(HarnessError::Config(format!(
-            "capsule subset of {count} out of {m} is not possible"
-        )));
+/// Coulomb energy `Σ_{i<j} 1/|x_i − x_j|` of capsule positions on the unit sphere (lower = better
+/// spread; the Thomson problem's objective).
+pub fn coulomb_energy(array: &ArrayGeometry, indices: &[usize]) -> f64 {
+    let x: Vec<[f64; 3]> = indices
+        .iter()
+        .map(|&i| array.capsules[i].to_cartesian())
+        .collect();
+    let mut e = 0.0;
+    for a in 0..x.len() {
+        for b in a + 1..x.len() {
+            let d = ((x[a][0] - x[b][0]).powi(2)
+                + (x[a][1] - x[b][1]).powi(2)
+                + (x[a][2] - x[b][2]).powi(2))
+            .sqrt();
+            e += 1.0 / d.max(1e-12);
+        }
     }
-    let mut chosen = vec![0usize];
+    e
+}
+
+/// Greedy farthest-point start from capsule `first`, then Coulomb-energy swap descent.
+fn spread_from(em: &ArrayGeometry, first: usize, count: usize) -> Vec<usize> {
+    let m = em.num_capsules();
+    let mut chosen = vec![first];
     while chosen.len() < count {
         let mut best = (f64::NEG_INFINITY, 0usize);
         for q in 0..m {
@@ -160,6 +167,55 @@ pub fn em32_subset(count: usize) -> Result<CapsuleSubset> {
         }
         chosen.push(best.1);
     }
+    let mut energy = coulomb_energy(em, &chosen);
+    'improve: loop {
+        for a in 0..chosen.len() {
+            for q in 0..m {
+                if chosen.contains(&q) {
+                    continue;
+                }
+                let mut trial = chosen.clone();
+                trial[a] = q;
+                let e = coulomb_energy(em, &trial);
+                if e < energy - 1e-9 {
+                    chosen = trial;
+                    energy = e;
+                    continue 'improve;
+                }
+            }
+        }
+        break;
+    }
+    chosen
+}
+
+/// Well-spread subset of `count` em32 capsules: for every start capsule, greedy farthest-point
+/// selection (repeatedly add the capsule whose smallest great-circle angle to the chosen ones is
+/// largest; ties: lowest index), then single swaps chosen ↔ unchosen while they lower the
+/// [`coulomb_energy`] (first improving swap, until none improves); the start with the lowest
+/// final energy wins (ties: lowest start). The order is the largest
+/// `N ≤ floor(√count) − 1` whose orthonormal SH matrix at the subset has condition number ≤
+/// [`MAX_SUBSET_CONDITION`] (full em32: 4; 16 capsules: 3; 8 capsules: 1).
+///
+/// # Errors
+/// `count` is 0 or larger than 32; no order ≥ 1 is well conditioned.
+pub fn em32_subset(count: usize) -> Result<CapsuleSubset> {
+    let em = ArrayGeometry::em32();
+    let m = em.num_capsules();
+    if count == 0 || count > m {
+        return Err(HarnessError::Config(format!(
+            "capsule subset of {count} out of {m} is not possible"
+        )));
+    }
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    for first in 0..m {
+        let cand = spread_from(&em, first, count);
+        let e = coulomb_energy(&em, &cand);
+        if best.as_ref().is_none_or(|(be, _)| e < *be - 1e-9) {
+            best = Some((e, cand));
+        }
+    }
+    let mut chosen = best.map(|b| b.1).unwrap_or_default();
     chosen.sort_unstable();
     let mut geometry = em.clone();
     geometry.name = format!("em32-subset-{count}");

@@ -20,7 +20,7 @@ pub const BENCH_V1_SNR_DB: [f64; 2] = [30.0, 10.0];
 /// Scenes (independent draws of room, positions and directions) per RT60 × sources × SNR cell.
 pub const BENCH_V1_DRAWS: usize = 3;
 /// Scene length of the full suite (s).
-pub const BENCH_V1_DURATION_S: f64 = 3.0;
+pub const BENCH_V1_DURATION_S: f64 = 2.0;
 /// Scene length of the `--quick` suite (s).
 pub const BENCH_V1_QUICK_DURATION_S: f64 = 1.0;
 
@@ -159,8 +159,9 @@ pub fn scene_jobs(source: &SceneSource) -> Result<Vec<SceneJob>> {
 }
 
 fn meta_from_config(id: String, cfg: &SceneConfig, t30: Option<&Vec<Option<f64>>>) -> SceneMeta {
+    // Mean over bands, rounded to µs so that equal targets group together.
     let rt60_s = cfg.room.as_ref().map_or(0.0, |r| {
-        r.rt60_target_s.iter().sum::<f64>() / r.rt60_target_s.len() as f64
+        (r.rt60_target_s.iter().sum::<f64>() / r.rt60_target_s.len() as f64 * 1e6).round() / 1e6
     });
     SceneMeta {
         id,

@@ -7,7 +7,9 @@
 //! * "intensity" `I = Re{W* v}` (this is −1× the physical active intensity, i.e. it points
 //!   **towards** the source: the DOA is `I/|I|`),
 //! * energy `E = ½(|W|² + |v|²)`,
-//! * both averaged recursively over frames, `Ī ← a·Ī + (1−a)·I`, `a = exp(−hop/(τ·fs))`,
+//! * both summed over the bins of an analysis band about a third of an octave wide
+//!   ([`analysis_bands`]) and averaged recursively over frames, `Ī ← a·Ī + (1−a)·I`,
+//!   `a = exp(−hop/(τ·fs))`; the band's parameters apply to all its bins,
 //! * diffuseness `ψ = 1 − |Ī| / Ē ∈ [0, 1]` (plane wave: `|I| = E = |s|²`, ψ = 0; isotropic diffuse
 //!   field in SN3D: `E|X|² = E|Y|² = E|Z|² = E|W|²/3`, `Ī → 0`, ψ → 1).
 //!
@@ -60,7 +62,7 @@ pub struct DiracConfig {
     /// Analysis window length in samples (even; hop = half of it, FFT = twice it). Default 1024
     /// (21 ms at 48 kHz). HRIRs must not be longer than this.
     pub frame_len: usize,
-    /// Time constant of the recursive averaging of intensity and energy in seconds (default 0.02).
+    /// Time constant of the recursive averaging of intensity and energy in seconds (default 0.03).
     pub averaging_s: f64,
     /// Length of the decorrelation noise sequences in seconds (default 0.02); their envelope
     /// decays by 60 dB over this length.
@@ -73,7 +75,7 @@ impl Default for DiracConfig {
     fn default() -> Self {
         Self {
             frame_len: 1024,
-            averaging_s: 0.02,
+            averaging_s: 0.03,
             decorrelator_s: 0.02,
             seed: 0x0D1_AAC,
         }
@@ -91,7 +93,8 @@ impl DiracConfig {
 /// Step of the direction lookup table in degrees.
 pub const LOOKUP_STEP_DEG: f64 = 2.0;
 
-/// DirAC parameters of one signal, `[frame][bin]` flattened frame-major.
+/// DirAC parameters of one signal, `[frame][bin]` flattened frame-major (every bin carries its
+/// analysis band's values).
 #[derive(Debug, Clone)]
 pub struct DiracParams {
     /// Number of frames.
@@ -362,8 +365,13 @@ impl DiracRenderer {
             diffuseness: Vec::with_capacity(frames * bins),
             bin_hz: self.fs_hz / n_fft as f64,
         };
-        let mut i_avg = vec![[0.0f64; 3]; bins];
-        let mut e_avg = vec![0.0f64; bins];
+        let band_of = analysis_bands(bins);
+        let n_bands = band_of.last().map_or(0, |b| b + 1);
+        let mut i_avg = vec![[0.0f64; 3]; n_bands];
+        let mut e_avg = vec![0.0f64; n_bands];
+        let mut i_frame = vec![[0.0f64; 3]; n_bands];
+        let mut e_frame = vec![0.0f64; n_bands];
+        let mut psi_band = vec![1.0f64; n_bands];
         let mut out = vec![vec![0.0f64; n + n_fft]; 2];
         let mut buf = vec![0.0f64; n_fft];
         let n_in = if synth { 6 } else { 4 };
@@ -385,28 +393,40 @@ impl DiracRenderer {
                 fwd.process(&mut buf, s)
                     .map_err(|e| RenderError::Config(format!("FFT: {e}")))?;
             }
+            i_frame.fill([0.0; 3]);
+            e_frame.fill(0.0);
             for k in 0..bins {
                 let w = spec[0][k];
                 // ACN 1, 2, 3 = Y, Z, X → v = [X, Y, Z].
                 let v = [spec[3][k], spec[1][k], spec[2][k]];
-                let inten = v.map(|c| (w.conj() * c).re);
-                let e = 0.5 * (w.norm_sqr() + v.iter().map(|c| c.norm_sqr()).sum::<f64>());
-                for (a, b) in i_avg[k].iter_mut().zip(inten) {
-                    *a = alpha * *a + (1.0 - alpha) * b;
+                let b = band_of[k];
+                for (a, c) in i_frame[b].iter_mut().zip(v) {
+                    *a += (w.conj() * c).re;
                 }
-                e_avg[k] = alpha * e_avg[k] + (1.0 - alpha) * e;
-                let norm_i = i_avg[k].iter().map(|x| x * x).sum::<f64>().sqrt();
-                let psi = if e_avg[k] > 0.0 {
-                    (1.0 - norm_i / e_avg[k]).clamp(0.0, 1.0)
+                e_frame[b] += 0.5 * (w.norm_sqr() + v.iter().map(|c| c.norm_sqr()).sum::<f64>());
+            }
+            for b in 0..n_bands {
+                for (a, x) in i_avg[b].iter_mut().zip(i_frame[b]) {
+                    *a = alpha * *a + (1.0 - alpha) * x;
+                }
+                e_avg[b] = alpha * e_avg[b] + (1.0 - alpha) * e_frame[b];
+                let norm_i = i_avg[b].iter().map(|x| x * x).sum::<f64>().sqrt();
+                psi_band[b] = if e_avg[b] > 0.0 {
+                    (1.0 - norm_i / e_avg[b]).clamp(0.0, 1.0)
                 } else {
                     1.0
                 };
-                params.intensity.push(i_avg[k]);
-                params.energy.push(e_avg[k]);
+            }
+            for k in 0..bins {
+                let b = band_of[k];
+                let psi = psi_band[b];
+                params.intensity.push(i_avg[b]);
+                params.energy.push(e_avg[b]);
                 params.diffuseness.push(psi);
                 if synth {
+                    let w = spec[0][k];
                     let direct = w * (1.0 - psi).sqrt();
-                    let cell = self.lookup(i_avg[k]);
+                    let cell = self.lookup(i_avg[b]);
                     let mut h = [Complex64::new(0.0, 0.0); 2];
                     for &(d, wt) in cell {
                         if wt > 0.0 {
@@ -417,10 +437,10 @@ impl DiracRenderer {
                             }
                         }
                     }
-                    let (a, b) = self.mix[k];
+                    let (a, bb) = self.mix[k];
                     let sp = psi.sqrt();
                     let d1 = spec[4][k] * a;
-                    let d2 = spec[5][k] * b;
+                    let d2 = spec[5][k] * bb;
                     ospec[0][k] = direct * h[0] + (d1 + d2) * (sp * self.diffuse_gain[0][k]);
                     ospec[1][k] = direct * h[1] + (d1 - d2) * (sp * self.diffuse_gain[1][k]);
                 }
@@ -449,6 +469,26 @@ impl DiracRenderer {
         };
         Ok((params, out))
     }
+}
+
+/// Analysis bands: band index of every bin. Bins are grouped into bands about a third of an
+/// octave wide (`[k, max(k+1, ⌈k·2^{1/3}⌉))`), so low bins stand alone and high bands hold many
+/// bins; intensity and energy are summed over a band's bins before the temporal averaging.
+pub fn analysis_bands(bins: usize) -> Vec<usize> {
+    let mut out = vec![0usize; bins];
+    let mut k = 0usize;
+    let mut b = 0usize;
+    while k < bins {
+        let next = ((k as f64 * 2f64.powf(1.0 / 3.0)).ceil() as usize)
+            .max(k + 1)
+            .min(bins);
+        for o in out.iter_mut().take(next).skip(k) {
+            *o = b;
+        }
+        b += 1;
+        k = next;
+    }
+    out
 }
 
 /// Unit-energy decorrelation sequence: uniform white noise under an exponential envelope that
