@@ -36,8 +36,10 @@ pub const DEFAULT_LSD_STFT: StftConfig = StftConfig {
 /// `LSD = (1/T) Σ_t sqrt( (1/K) Σ_k ( log10(|S_t[k]|² + ε) − log10(|Ŝ_t[k]|² + ε) )² )`
 ///
 /// over all `T` frames and all `K = N/2 + 1` bins, `S` the reference and `Ŝ` the estimate STFT,
-/// `ε` = [`LSD_POWER_FLOOR`]. 0 for identical signals. The numbers of Zhu et al. 2024 (0.85–1.88)
-/// use this definition; the HRTF LSD of spatialaudiometrics (dB, per direction) is
+/// `ε` = [`LSD_POWER_FLOOR`]. 0 for identical signals. This is the form used in audio
+/// super-resolution and neural binaural rendering papers (e.g. Zhu et al. 2024, who report
+/// 0.85–1.88); their STFT sizes and floors are not all published, so compare values only under
+/// the same [`StftConfig`]. The HRTF LSD of spatialaudiometrics (dB, per direction) is of
 /// [`crate::bands::lsd_bands_db`]'s kind instead.
 ///
 /// # Errors
