@@ -83,6 +83,15 @@ fn finite_range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo.min(0.0) - if lo < 0.0 { pad } else { 0.0 }, hi + pad)
 }
 
+/// One "metric vs key" figure: file, title, x label, capsule count filter, key.
+type FigSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<usize>,
+    fn(&Row) -> f64,
+);
+
 /// One panel of lines: `series[(method, points)]`.
 type Series = Vec<(MethodId, Vec<(f64, f64)>)>;
 
@@ -448,7 +457,7 @@ pub fn draw_all(
         ],
     )?;
     out.push(p);
-    let figs: [(&str, &str, &str, Option<usize>, fn(&Row) -> f64); 3] = [
+    let figs: [FigSpec; 3] = [
         (
             "vs_rt60.png",
             "Metrics vs RT60",

@@ -196,6 +196,14 @@ fn unit(metric: &str) -> &'static str {
     }
 }
 
+/// A grouped section of the summary: title, key name, key, capsule count filter.
+type Section = (
+    &'static str,
+    &'static str,
+    Box<dyn Fn(&Row) -> f64>,
+    Option<usize>,
+);
+
 /// The Markdown summary: per method (full array), then per RT60, per source count and per
 /// capsule count for each broadband metric (means over scenes).
 pub fn summary_markdown(
@@ -234,7 +242,7 @@ pub fn summary_markdown(
         }
         s.push('\n');
     }
-    let sections: [(&str, &str, Box<dyn Fn(&Row) -> f64>, Option<usize>); 3] = [
+    let sections: [Section; 3] = [
         (
             "RT60",
             "RT60 s",

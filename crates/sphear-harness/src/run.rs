@@ -16,6 +16,9 @@ use crate::score::score;
 use crate::suite::{Scene, SceneSource, job_rate_hz, load_scene, scene_jobs};
 use crate::{HarnessError, Result, plots};
 
+/// Rows and metric failures of one scene, or why the scene failed.
+type SceneResult = std::result::Result<(Vec<Row>, Vec<String>), String>;
+
 /// Settings of a run.
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
@@ -125,7 +128,7 @@ pub fn run_eval(cfg: &EvalConfig, progress: &(dyn Fn(usize, usize) + Sync)) -> R
     let done = AtomicUsize::new(0);
     let total = jobs.len();
     progress(0, total);
-    let results: Vec<std::result::Result<(Vec<Row>, Vec<String>), String>> = jobs
+    let results: Vec<SceneResult> = jobs
         .par_iter()
         .map(|job| {
             let r = load_scene(job, &ctx).and_then(|scene| {

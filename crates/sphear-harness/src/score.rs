@@ -173,7 +173,7 @@ pub fn iacc(l: &[f32], r: &[f32], fs_hz: f64) -> Result<f64, String> {
     }
     let el: f64 = l.iter().map(|v| f64::from(*v).powi(2)).sum();
     let er: f64 = r.iter().map(|v| f64::from(*v).powi(2)).sum();
-    if !(el > 0.0 && er > 0.0) || !(el.is_finite() && er.is_finite()) {
+    if !(el > 0.0 && er > 0.0 && el.is_finite() && er.is_finite()) {
         return Err("a silent or non-finite ear".into());
     }
     let n = (2 * l.len()).next_power_of_two();
