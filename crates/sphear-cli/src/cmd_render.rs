@@ -6,10 +6,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use sphear_core::stream::process_file;
-use sphear_core::wav::{WavReader, ensure_distinct};
+use sphear_core::wav::{WavReader, ensure_distinct, read_wav, write_wav};
+use sphear_harness::methods::dirac_renderer;
+use sphear_render::dirac::{DiracConfig, encode_first_order};
+use sphear_render::foa::design_foa;
 use sphear_render::hrtf_source::resolve_hrtf;
 use sphear_render::{BinauralDecoder, BinauralRenderer, DecoderConfig, InputKind, Method};
 use sphear_sh::array::ArrayGeometry;
+use sphear_sh::rotation::{IDENTITY, mat3_transpose, rotation_from_ypr, sh_rotation_matrix};
 use sphear_sh::sh::{num_channels, order_from_channels};
 
 use crate::progress::FrameProgress;
@@ -34,6 +38,12 @@ pub enum MethodArg {
     Emagls,
     /// End-to-end MagLS in the SH domain (filters on the plain SH transform). Array input only.
     EmaglsSh,
+    /// First-order Ambisonics baseline: the input reduced to order 1 and decoded with MagLS.
+    Foa,
+    /// DirAC (Pulkki 2007): per STFT bin, intensity-vector direction and diffuseness from first
+    /// order; direct part with the HRTF of that direction, diffuse part decorrelated with the HRTF
+    /// set's diffuse-field interaural coherence. Processes the file in memory.
+    Dirac,
 }
 
 /// Arguments of `sphear render`.
@@ -59,7 +69,7 @@ pub struct RenderArgs {
     /// SH order (default: the array's maximum for em32 input, the file's order for AmbiX).
     #[arg(long)]
     pub order: Option<usize>,
-    /// Method (default: emagls for em32 input, magls for AmbiX).
+    /// Method (default: emagls for em32 input, magls for AmbiX). foa and dirac accept both inputs.
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
     /// HRTF set (SOFA SimpleFreeFieldHRIR).
@@ -140,8 +150,13 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
             (InputKind::Ambix { order: file_order }, file_order)
         }
     };
+    if args.method == Some(MethodArg::Dirac) {
+        return run_dirac(args, &input, order);
+    }
     let method = match (args.method, format) {
         (Some(MethodArg::Ls), _) => Method::Ls,
+        (Some(MethodArg::Foa), _) => Method::MagLs,
+        (Some(MethodArg::Dirac), _) => unreachable_dirac()?,
         (Some(MethodArg::Magls), _) => Method::MagLs,
         (Some(MethodArg::Emagls), _) => Method::EMagLs2,
         (Some(MethodArg::EmaglsSh), _) => Method::EMagLsSh,
@@ -172,11 +187,20 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
         ..DecoderConfig::default()
     };
     let t0 = std::time::Instant::now();
-    let decoder = BinauralDecoder::design(&hrtf.set, &input, &cfg)?;
+    let is_foa = args.method == Some(MethodArg::Foa);
+    let decoder = if is_foa {
+        design_foa(&hrtf.set, &input, &cfg)?
+    } else {
+        BinauralDecoder::design(&hrtf.set, &input, &cfg)?
+    };
     eprintln!(
         "designed {} decoder: {} inputs -> 2, {} taps, delay {} samples (removed), yaw/pitch/roll {}/{}/{} deg, {:.2} s",
-        method.name(),
-        num_inputs_desc(&input, order),
+        if is_foa {
+            "foa (order-1 magls)"
+        } else {
+            method.name()
+        },
+        num_inputs_desc(&input, if is_foa { 1 } else { order }),
         decoder.filter_len(),
         decoder.delay_samples,
         args.yaw,
@@ -200,6 +224,66 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
         args.output.display(),
         el,
         if el > 0.0 { dur_s / el } else { f64::INFINITY }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unreachable_dirac() -> Result<Method> {
+    bail!("internal: DirAC is handled by run_dirac")
+}
+
+/// DirAC path: read the whole file, first-order AmbiX (encoded with the project encoder for array
+/// input), rotate it for the head orientation, render, write.
+fn run_dirac(args: &RenderArgs, input: &InputKind, order: usize) -> Result<ExitCode> {
+    if order < 1 {
+        bail!("DirAC needs first-order input at least (4 AmbiX channels W, Y, Z, X)");
+    }
+    let (info, chans) = read_wav(&args.input)?;
+    let fs = info.sample_rate_hz as f64;
+    let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
+    eprintln!(
+        "HRTF: {} ({} directions, {} taps at {} Hz)",
+        hrtf.origin,
+        hrtf.set.len(),
+        hrtf.set.ir_len(),
+        fs
+    );
+    let t0 = std::time::Instant::now();
+    let set = std::sync::Arc::new(hrtf.set);
+    let dirac = dirac_renderer(&set, &DiracConfig::default())?;
+    let mut foa = match input {
+        InputKind::Array(a) => encode_first_order(a, fs, order, &chans)?,
+        InputKind::Ambix { .. } => chans[..4].to_vec(),
+    };
+    let rot = rotation_from_ypr(
+        args.yaw.to_radians(),
+        args.pitch.to_radians(),
+        args.roll.to_radians(),
+    );
+    if rot != IDENTITY {
+        // A source at world direction u is heard at head direction Rᵀu: a' = M a, M y(u) = y(Rᵀu).
+        let m = sh_rotation_matrix(1, &mat3_transpose(&rot));
+        let n = foa[0].len();
+        let rotated: Vec<Vec<f32>> = (0..4)
+            .map(|i| {
+                (0..n)
+                    .map(|t| (0..4).map(|j| m[(i, j)] as f32 * foa[j][t]).sum())
+                    .collect()
+            })
+            .collect();
+        foa = rotated;
+    }
+    let out = dirac.render(&foa)?;
+    write_wav(&args.output, info.sample_rate_hz, &out)?;
+    let dur_s = info.frames as f64 / fs;
+    let el = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "rendered {} ({:.2} s) with DirAC ({}) -> {} in {:.2} s",
+        args.input.display(),
+        dur_s,
+        num_inputs_desc(input, order),
+        args.output.display(),
+        el
     );
     Ok(ExitCode::SUCCESS)
 }

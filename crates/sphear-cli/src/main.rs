@@ -8,6 +8,7 @@ mod audio_io;
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_encode;
+mod cmd_eval;
 mod cmd_hrtf;
 mod cmd_live;
 mod cmd_render;
@@ -46,6 +47,9 @@ enum Command {
     Dataset(cmd_sim::DatasetArgs),
     /// Real-time engine: audio devices (feature audio-io), WAV files or a soak test, with OSC head tracking.
     Live(cmd_live::LiveArgs),
+    /// Render a scene suite (bench-v1 or a dataset) with every method, score against the binaural
+    /// reference, write CSV/JSON rows, a Markdown summary and PNG plots.
+    Eval(cmd_eval::EvalArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
         #[command(subcommand)]
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd_sim::run_simulate(&args),
         Command::Dataset(args) => cmd_sim::run_dataset_cmd(&args),
         Command::Bench(args) => cmd_bench::run(&args),
+        Command::Eval(args) => cmd_eval::run(&args),
     };
     match result {
         Ok(code) => code,

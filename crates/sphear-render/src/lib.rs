@@ -9,6 +9,9 @@
 //!   [`Method::EMagLs2`]: the same fitted directly to the capsule signals (Deppisch, Helmholz,
 //!   Ahrens, I3DA 2021).
 //!
+//! * [`foa::design_foa`]: first-order Ambisonics baseline (order-1 MagLS from the same input).
+//! * [`dirac::DiracRenderer`]: DirAC (Pulkki 2007), a parametric STFT renderer from first order.
+//!
 //! Every decoder ends as a matrix of FIR filters `[ear][input channel][tap]` with a stated
 //! constant delay, designed at the input's sample rate from an [`sphear_hrtf::HrtfSet`]
 //! (resampled to that rate by the caller).
@@ -20,7 +23,9 @@
 
 pub mod decoder;
 pub mod design;
+pub mod dirac;
 pub mod error;
+pub mod foa;
 pub mod head;
 pub mod hrtf_source;
 pub mod renderer;
