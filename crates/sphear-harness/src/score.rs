@@ -57,6 +57,9 @@ pub const BROADBAND_METRICS: [&str; 9] = [
     "lateral_err_deg",
 ];
 
+/// A per-ear metric `(reference, test) → value`.
+type PerEar<'a> = dyn Fn(&[f32], &[f32]) -> sphear_eval::Result<f64> + 'a;
+
 /// One score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Score {
@@ -142,7 +145,7 @@ pub fn score_with(
             .and_then(|a| Ok((a - ia(rl, rr)?).abs()))
             .map_err(|e| e.to_string()),
     );
-    let both = |f: &dyn Fn(&[f32], &[f32]) -> sphear_eval::Result<f64>| -> Result<f64, String> {
+    let both = |f: &PerEar| -> Result<f64, String> {
         Ok(0.5 * (f(rl, tl).map_err(|e| e.to_string())? + f(rr, tr).map_err(|e| e.to_string())?))
     };
     let seg = SegSnrConfig::default();
