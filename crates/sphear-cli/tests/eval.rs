@@ -5,7 +5,17 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 const METHODS: [&str; 5] = ["ls", "magls", "emagls", "foa", "dirac"];
-const METRICS: [&str; 5] = ["itd_err_us", "ild_err_db", "lsd_db", "snr_db", "iacc_err"];
+const METRICS: [&str; 9] = [
+    "itd_err_us",
+    "ild_err_db",
+    "lsd_db",
+    "snr_db",
+    "iacc_err",
+    "segsnr_db",
+    "mfcc_dist",
+    "mrstft",
+    "lateral_err_deg",
+];
 const PNGS: [&str; 8] = [
     "polar_itd_err_us.png",
     "polar_ild_err_db.png",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 use sphear_core::stream::process_buffers;
+use sphear_eval::localise::{CueConfig, CueTable};
 use sphear_hrtf::HrtfSet;
 use sphear_render::dirac::{DiracConfig, DiracRenderer, encode_first_order};
 use sphear_render::foa::design_foa;
@@ -248,6 +249,7 @@ pub struct DecoderBank {
     subsets: BTreeMap<usize, CapsuleSubset>,
     firs: BTreeMap<(MethodId, usize), BinauralDecoder>,
     dirac: Option<DiracRenderer>,
+    cues: Option<CueTable>,
 }
 
 impl DecoderBank {
@@ -308,11 +310,20 @@ impl DecoderBank {
         } else {
             None
         };
+        // Cue table for the localisation metric; a set whose cues are undefined leaves it out.
+        let cues = CueTable::from_hrtf(hrtf, &CueConfig::default()).ok();
         Ok(Self {
             subsets,
             firs: designed.into_iter().collect(),
             dirac,
+            cues,
         })
+    }
+
+    /// ITD/ILD cue table of the run's HRTF set (for `lateral_err_deg`), if the set's cues are
+    /// defined.
+    pub fn cues(&self) -> Option<&CueTable> {
+        self.cues.as_ref()
     }
 
     /// The subset used for a capsule count.

@@ -66,6 +66,10 @@ fn label(metric: &str) -> &'static str {
         "lsd_db" => "LSD (dB)",
         "snr_db" => "SNR (dB)",
         "iacc_err" => "|ΔIACC|",
+        "segsnr_db" => "segmental SNR (dB)",
+        "mfcc_dist" => "MFCC distance",
+        "mrstft" => "MR-STFT distance",
+        "lateral_err_deg" => "lateral-angle error (°, 1-source)",
         _ => "value",
     }
 }

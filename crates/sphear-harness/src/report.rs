@@ -187,11 +187,15 @@ fn cell(v: Option<f64>) -> String {
 
 fn unit(metric: &str) -> &'static str {
     match metric {
-        "itd_err_us" => "|ΔITD| µs",
-        "ild_err_db" => "|ΔILD| dB",
+        "itd_err_us" => "ΔITD µs",
+        "ild_err_db" => "ΔILD dB",
         "lsd_db" => "LSD dB",
         "snr_db" => "SNR dB",
-        "iacc_err" => "|ΔIACC|",
+        "iacc_err" => "ΔIACC",
+        "segsnr_db" => "segSNR dB",
+        "mfcc_dist" => "MFCC dist",
+        "mrstft" => "MR-STFT",
+        "lateral_err_deg" => "lateral err ° (1 src)",
         _ => "",
     }
 }
@@ -204,8 +208,8 @@ type Section = (
     Option<usize>,
 );
 
-/// The Markdown summary: per method (full array), then per RT60, per source count and per
-/// capsule count for each broadband metric (means over scenes).
+/// The Markdown summary: per method (full array), then per RT60, per source count, per sensor
+/// SNR and per capsule count for each broadband metric (means over scenes).
 pub fn summary_markdown(
     rows: &[Row],
     methods: &[MethodId],
@@ -219,7 +223,8 @@ pub fn summary_markdown(
     let _ = writeln!(
         s,
         "Metric definitions: `sphear_harness::score` (ITD GCC-PHAT 100–1500 Hz, ILD third octaves 1–8 kHz, \
-         LSD third octaves 0.1–16 kHz, waveform SNR both ears, broadband IACC). Arrows: ↓ lower is better, \
+         LSD third octaves 0.1–16 kHz, waveform SNR both ears, broadband IACC, segmental SNR, MFCC distance, \
+         MR-STFT distance, lateral angle of the ITD/ILD cue-lookup localisation vs the reference's, single-source scenes). Δ = absolute difference to the reference. Arrows: ↓ lower is better, \
          ↑ higher is better. Values are means over scenes (medians in parentheses in the first table).\n"
     );
     let _ = writeln!(s, "## Per method ({full} capsules, all scenes)\n");
@@ -242,7 +247,7 @@ pub fn summary_markdown(
         }
         s.push('\n');
     }
-    let sections: [Section; 3] = [
+    let sections: [Section; 4] = [
         (
             "RT60",
             "RT60 s",
@@ -253,6 +258,12 @@ pub fn summary_markdown(
             "source count",
             "sources",
             Box::new(|r: &Row| r.scene.sources as f64),
+            Some(full),
+        ),
+        (
+            "sensor SNR",
+            "SNR dB",
+            Box::new(|r: &Row| r.scene.snr_db.unwrap_or(f64::INFINITY)),
             Some(full),
         ),
         (

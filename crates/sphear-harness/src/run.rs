@@ -12,7 +12,7 @@ use sphear_sim::scene::SceneContext;
 use crate::error::file_err;
 use crate::methods::{CHANNEL_COUNTS, DecoderBank, MethodId};
 use crate::report::{Row, summary_markdown, write_csv, write_json};
-use crate::score::score;
+use crate::score::score_with;
 use crate::suite::{Scene, SceneSource, job_rate_hz, load_scene, scene_jobs};
 use crate::{HarnessError, Result, plots};
 
@@ -87,7 +87,12 @@ pub fn score_scene(
                 continue;
             }
             let out = bank.render(m, c, &scene.em32, &scene.binaural)?;
-            let (scores, f) = score(&out, &scene.binaural, scene.meta.sample_rate_hz);
+            let cues = if scene.meta.sources == 1 {
+                bank.cues()
+            } else {
+                None
+            };
+            let (scores, f) = score_with(&out, &scene.binaural, scene.meta.sample_rate_hz, cues);
             fails.extend(
                 f.into_iter()
                     .map(|e| format!("{} {}/{c}: {e}", scene.meta.id, m.name())),

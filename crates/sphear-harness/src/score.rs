@@ -5,8 +5,12 @@
 //! | `itd_err_us` | `|ITD_test − ITD_ref|` in µs, GCC-PHAT in 100–1500 Hz, lags within ±1 ms ([`sphear_eval::itd::gcc_phat_itd_s`]) |
 //! | `ild_err_db` | mean over third-octave bands 1–8 kHz of `|ILD_test − ILD_ref|` ([`sphear_eval::bands::ild_error_db`]) |
 //! | `lsd_db` | third-octave log-spectral distance 100 Hz – min(16 kHz, 0.45 fs), mean of both ears ([`sphear_eval::bands::lsd_bands_db`]) |
-//! | `snr_db` | `10·log10(Σ r² / Σ (r − t)²)` over both ears (waveform SNR; +∞ for identical signals) |
-//! | `iacc_err` | `|IACC_test − IACC_ref|`, IACC = max over `|τ| ≤ 1 ms` of the normalised interaural cross-correlation (broadband) |
+//! | `snr_db` | `10·log10(Σ r² / Σ (r − t)²)` over both ears (waveform SNR; +∞ for identical signals; [`sphear_eval::snr::snr_db`] on the concatenated ears) |
+//! | `iacc_err` | `|IACC_test − IACC_ref|`, IACC = max over `|τ| ≤ 1 ms` of the normalised interaural cross-correlation, broadband ([`sphear_eval::coherence::iacc`]) |
+//! | `segsnr_db` | segmental SNR, mean of both ears ([`sphear_eval::snr::segmental_snr_db`], default frames) |
+//! | `mfcc_dist` | MFCC distance (c₁…c₁₂), mean of both ears ([`sphear_eval::spectral::mfcc_distance`]) |
+//! | `mrstft` | multi-resolution STFT distance (SC + log-mag), mean of both ears ([`sphear_eval::spectral::mr_stft_distance`]) |
+//! | `lateral_err_deg` | lateral-angle difference between the ITD/ILD cue-lookup localisations ([`sphear_eval::localise::CueTable`], the run's HRTF set) of test and reference; single-source scenes only |
 //! | `itd_err_us` @ band | as above in the octave band `[f_c/√2, f_c·√2]`, `f_c` ∈ {125, 250, 500, 1000} Hz |
 //! | `ild_err_db` @ band | `|ΔILD|` in each third-octave band 250 Hz – 16 kHz |
 //!
@@ -20,9 +24,12 @@
 //! in binaural rendering of spherical microphone array data", JAES 2020 (ITD/ILD/LSD set for array
 //! renderers).
 
-use realfft::RealFftPlanner;
 use sphear_eval::bands::{ild_error_db, ild_per_band_db, lsd_bands_db, third_octave_centres_hz};
+use sphear_eval::coherence::iacc;
 use sphear_eval::itd::gcc_phat_itd_s;
+use sphear_eval::localise::{CueTable, lateral_error_rad};
+use sphear_eval::snr::{SegSnrConfig, segmental_snr_db};
+use sphear_eval::spectral::{MR_STFT_RESOLUTIONS, MfccConfig, mfcc_distance, mr_stft_distance};
 
 /// Broadband ITD band (Hz).
 pub const ITD_BAND_HZ: (f64, f64) = (100.0, 1500.0);
@@ -38,8 +45,20 @@ pub const ITD_OCTAVES_HZ: [f64; 4] = [125.0, 250.0, 500.0, 1000.0];
 pub const ILD_BANDS_HZ: (f64, f64) = (250.0, 16000.0);
 
 /// Names of the broadband metrics, in report order.
-pub const BROADBAND_METRICS: [&str; 5] =
-    ["itd_err_us", "ild_err_db", "lsd_db", "snr_db", "iacc_err"];
+pub const BROADBAND_METRICS: [&str; 9] = [
+    "itd_err_us",
+    "ild_err_db",
+    "lsd_db",
+    "snr_db",
+    "iacc_err",
+    "segsnr_db",
+    "mfcc_dist",
+    "mrstft",
+    "lateral_err_deg",
+];
+
+/// A per-ear metric `(reference, test) → value`.
+type PerEar<'a> = dyn Fn(&[f32], &[f32]) -> sphear_eval::Result<f64> + 'a;
 
 /// One score.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,14 +71,24 @@ pub struct Score {
     pub value: f64,
 }
 
-/// Lower-is-better for every metric except `snr_db`.
+/// Lower-is-better for every metric except `snr_db` and `segsnr_db`.
 pub fn higher_is_better(metric: &str) -> bool {
-    metric == "snr_db"
+    metric == "snr_db" || metric == "segsnr_db"
 }
 
-/// Score a binaural `test` against `reference` (`[2][n]` each, same length and rate).
-/// Returns the scores and the failures (`"metric: reason"`).
+/// Score a binaural `test` against `reference` (`[2][n]` each, same length and rate), without
+/// the localisation metric. Returns the scores and the failures (`"metric: reason"`).
 pub fn score(test: &[Vec<f32>], reference: &[Vec<f32>], fs_hz: f64) -> (Vec<Score>, Vec<String>) {
+    score_with(test, reference, fs_hz, None)
+}
+
+/// [`score`] plus `lateral_err_deg` when a cue table is given (use it for single-source scenes).
+pub fn score_with(
+    test: &[Vec<f32>],
+    reference: &[Vec<f32>],
+    fs_hz: f64,
+    cues: Option<&CueTable>,
+) -> (Vec<Score>, Vec<String>) {
     let mut out = Vec::new();
     let mut fail = Vec::new();
     if test.len() != 2 || reference.len() != 2 {
@@ -108,11 +137,44 @@ pub fn score(test: &[Vec<f32>], reference: &[Vec<f32>], fs_hz: f64) -> (Vec<Scor
             .map_err(|e| e.to_string()),
     );
     push("snr_db", None, snr_db(test, reference));
+    let ia = |l: &[f32], r: &[f32]| iacc(l, r, fs_hz, MAX_LAG_S).map(|p| p.value);
     push(
         "iacc_err",
         None,
-        iacc(tl, tr, fs_hz).and_then(|a| Ok((a - iacc(rl, rr, fs_hz)?).abs())),
+        ia(tl, tr)
+            .and_then(|a| Ok((a - ia(rl, rr)?).abs()))
+            .map_err(|e| e.to_string()),
     );
+    let both = |f: &PerEar| -> Result<f64, String> {
+        Ok(0.5 * (f(rl, tl).map_err(|e| e.to_string())? + f(rr, tr).map_err(|e| e.to_string())?))
+    };
+    let seg = SegSnrConfig::default();
+    push(
+        "segsnr_db",
+        None,
+        both(&|r, t| segmental_snr_db(r, t, fs_hz, &seg)),
+    );
+    let mf = MfccConfig::default();
+    push(
+        "mfcc_dist",
+        None,
+        both(&|r, t| mfcc_distance(r, t, fs_hz, &mf)),
+    );
+    push(
+        "mrstft",
+        None,
+        both(&|r, t| mr_stft_distance(r, t, &MR_STFT_RESOLUTIONS).map(|d| d.total)),
+    );
+    if let Some(table) = cues {
+        let loc = |l: &[f32], r: &[f32]| table.localise(l, r, fs_hz).map(|x| x.direction);
+        push(
+            "lateral_err_deg",
+            None,
+            loc(tl, tr)
+                .and_then(|a| Ok(lateral_error_rad(&a, &loc(rl, rr)?).abs().to_degrees()))
+                .map_err(|e| e.to_string()),
+        );
+    }
     for fc in ITD_OCTAVES_HZ {
         push(
             "itd_err_us",
@@ -135,69 +197,15 @@ pub fn score(test: &[Vec<f32>], reference: &[Vec<f32>], fs_hz: f64) -> (Vec<Scor
     (out, fail)
 }
 
-/// Waveform SNR over both ears, `10·log10(Σ r² / Σ (r − t)²)`; +∞ when identical.
+/// Waveform SNR over both ears, `10·log10(Σ r² / Σ (r − t)²)`; +∞ when identical
+/// ([`sphear_eval::snr::snr_db`] on the concatenated ears).
 ///
 /// # Errors
 /// Mismatched lengths, non-finite samples, silent reference.
 pub fn snr_db(test: &[Vec<f32>], reference: &[Vec<f32>]) -> Result<f64, String> {
-    let (mut es, mut ee) = (0.0f64, 0.0f64);
-    for (t, r) in test.iter().zip(reference) {
-        if t.len() != r.len() {
-            return Err(format!("lengths differ ({} vs {})", t.len(), r.len()));
-        }
-        for (&a, &b) in t.iter().zip(r) {
-            if !(a.is_finite() && b.is_finite()) {
-                return Err("non-finite samples".into());
-            }
-            es += f64::from(b) * f64::from(b);
-            ee += (f64::from(a) - f64::from(b)).powi(2);
-        }
+    let cat = |x: &[Vec<f32>]| -> Vec<f32> { x.iter().flatten().copied().collect() };
+    if test.iter().map(Vec::len).ne(reference.iter().map(Vec::len)) {
+        return Err("channel lengths differ".into());
     }
-    if es <= 0.0 {
-        return Err("silent reference".into());
-    }
-    Ok(if ee == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (es / ee).log10()
-    })
-}
-
-/// Broadband IACC: `max_{|τ| ≤ 1 ms} |Σ l[n] r[n+τ]| / √(Σ l² Σ r²)` (FFT cross-correlation).
-///
-/// # Errors
-/// Mismatched/empty signals, a silent ear.
-pub fn iacc(l: &[f32], r: &[f32], fs_hz: f64) -> Result<f64, String> {
-    if l.len() != r.len() || l.is_empty() {
-        return Err("ears differ in length or are empty".into());
-    }
-    let el: f64 = l.iter().map(|v| f64::from(*v).powi(2)).sum();
-    let er: f64 = r.iter().map(|v| f64::from(*v).powi(2)).sum();
-    if !(el > 0.0 && er > 0.0 && el.is_finite() && er.is_finite()) {
-        return Err("a silent or non-finite ear".into());
-    }
-    let n = (2 * l.len()).next_power_of_two();
-    let mut planner = RealFftPlanner::<f64>::new();
-    let fwd = planner.plan_fft_forward(n);
-    let inv = planner.plan_fft_inverse(n);
-    let spec = |x: &[f32]| -> Result<Vec<num_complex::Complex64>, String> {
-        let mut b = vec![0.0; n];
-        for (d, &v) in b.iter_mut().zip(x) {
-            *d = f64::from(v);
-        }
-        let mut s = fwd.make_output_vec();
-        fwd.process(&mut b, &mut s).map_err(|e| e.to_string())?;
-        Ok(s)
-    };
-    let (a, b) = (spec(l)?, spec(r)?);
-    let mut x: Vec<num_complex::Complex64> = a.iter().zip(&b).map(|(p, q)| p.conj() * q).collect();
-    let mut c = inv.make_output_vec();
-    inv.process(&mut x, &mut c).map_err(|e| e.to_string())?;
-    let max_lag = ((MAX_LAG_S * fs_hz).round() as usize).min(l.len() - 1);
-    let norm = n as f64 * (el * er).sqrt();
-    let mut best = 0.0f64;
-    for lag in 0..=max_lag {
-        best = best.max(c[lag].abs()).max(c[(n - lag) % n].abs());
-    }
-    Ok(best / norm)
+    sphear_eval::snr::snr_db(&cat(reference), &cat(test)).map_err(|e| e.to_string())
 }

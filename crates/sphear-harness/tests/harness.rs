@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use sphear_core::signals::NoiseGen;
+use sphear_eval::snr::SegSnrConfig;
 use sphear_harness::methods::{DecoderBank, MethodId, coulomb_energy, em32_subset};
 use sphear_harness::run::score_scene;
-use sphear_harness::score::score;
+use sphear_harness::score::score_with;
 use sphear_harness::suite::{SceneJob, bench_v1, load_scene};
 use sphear_render::head::SphericalHead;
 use sphear_sh::array::ArrayGeometry;
@@ -26,24 +27,31 @@ fn reference_against_itself_scores_perfectly() {
     let ctx = ctx();
     let job = &bench_v1(true)[0];
     let scene = load_scene(job, &ctx).expect("scene");
-    let (scores, fails) = score(&scene.binaural, &scene.binaural, 48000.0);
+    let bank = DecoderBank::design(&ctx.hrtf, &[MethodId::Reference], &[32]).expect("bank");
+    assert_eq!(scene.meta.sources, 1);
+    let cues = bank.cues().expect("cue table of the head model");
+    let (scores, fails) = score_with(&scene.binaural, &scene.binaural, 48000.0, Some(cues));
+    assert!(scores.iter().any(|s| s.metric == "lateral_err_deg"));
     assert!(fails.is_empty(), "{fails:?}");
     assert!(scores.len() > 10);
+    let seg_max = SegSnrConfig::default().max_db;
     for s in &scores {
         if s.metric == "snr_db" {
             assert_eq!(s.value, f64::INFINITY, "{s:?}");
+        } else if s.metric == "segsnr_db" {
+            // Every frame's SNR is clamped to the upper limit.
+            assert_eq!(s.value, seg_max, "{s:?}");
         } else {
             assert_eq!(s.value, 0.0, "{s:?}");
         }
     }
     // Through the bank, as the harness runs it.
-    let bank = DecoderBank::design(&ctx.hrtf, &[MethodId::Reference], &[32]).expect("bank");
     let (rows, fails) = score_scene(&scene, &bank, &[MethodId::Reference], &[32]).expect("score");
     assert!(fails.is_empty(), "{fails:?}");
     assert_eq!(rows.len(), scores.len());
     assert!(
         rows.iter()
-            .all(|r| r.value == 0.0 || r.value == f64::INFINITY)
+            .all(|r| r.value == 0.0 || r.value == f64::INFINITY || r.value == seg_max)
     );
 }
 
