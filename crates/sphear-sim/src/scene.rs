@@ -507,7 +507,18 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
                 // Free field: a plane wave from the source direction, 1/r and r/c.
                 let dir = Direction::from_deg(src.azimuth_deg, src.elevation_deg);
                 let delay = src.distance_m / sphear_core::SPEED_OF_SOUND_M_S * fs;
-                let ir_len = delay.ceil() as usize + 512;
+                // Long enough for the longest receiver response (a measured HRIR can be longer
+                // than 512 taps at 48 kHz, e.g. MIT KEMAR's 512 taps at 44.1 kHz become 558).
+                let tail = receivers
+                    .iter()
+                    .map(|r| match r {
+                        Receiver::Binaural { hrtf, .. } => {
+                            hrtf.ir_len() + 2 * crate::receiver::FRAC_DELAY_HALF_TAPS + 1
+                        }
+                        _ => 0,
+                    })
+                    .fold(512, usize::max);
+                let ir_len = delay.ceil() as usize + tail;
                 for (mix, r) in mixes.iter_mut().zip(&receivers) {
                     let mut irs = r.plane_wave_ir(&dir, fs, ir_len, delay);
                     for ch in irs.iter_mut() {
