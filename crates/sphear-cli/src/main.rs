@@ -8,6 +8,7 @@ mod cmd_demo;
 mod cmd_encode;
 mod cmd_hrtf;
 mod cmd_live;
+mod cmd_personalize;
 mod cmd_render;
 mod cmd_sim;
 mod progress;
@@ -44,6 +45,10 @@ enum Command {
     Dataset(cmd_sim::DatasetArgs),
     /// Real-time engine; file mode runs it over WAV files with OSC head tracking (device I/O: not yet).
     Live(cmd_live::LiveArgs),
+    /// Personalised HRTF (SOFA) from 12 body measurements (ME.toml) with the committed CVAE.
+    Personalize(cmd_personalize::PersonalizeArgs),
+    /// Train (and cross-validate) the HRTF personalisation model on CIPIC.
+    TrainHrtf(cmd_personalize::TrainHrtfArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
         #[command(subcommand)]
@@ -73,6 +78,8 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd_sim::run_simulate(&args),
         Command::Dataset(args) => cmd_sim::run_dataset_cmd(&args),
         Command::Bench(args) => cmd_bench::run(&args),
+        Command::Personalize(args) => cmd_personalize::run_personalize(&args),
+        Command::TrainHrtf(args) => cmd_personalize::run_train(&args),
     };
     match result {
         Ok(code) => code,
