@@ -64,10 +64,9 @@
 //!   variable.%10d" and `_Netcdf4Dimid`; every variable has `DIMENSION_LIST` (object references
 //!   through a global heap collection) and `_Netcdf4Coordinates`, so netCDF readers see named
 //!   dimensions;
-//! * variables are `f64`, **chunked, shuffled and deflated**: the pure-Rust readers in this
-//!   ecosystem (libmysofa, and `sofar`, its port, which this crate reads with) decode
-//!   *only* shuffle+deflate chunked data — contiguous data is silently read as empty — and
-//!   only a single-leaf chunk B-tree, so variables are split along their first dimension into
+//! * variables are `f64`, **chunked, shuffled and deflated**: libmysofa (C) and `sofar` (its
+//!   pure-Rust port, which this crate reads with) decode *only* shuffle+deflate chunked data —
+//!   contiguous data is silently read as empty — and only a single-leaf chunk B-tree, so variables are split along their first dimension into
 //!   at most 64 chunks of at most 2¹⁸ values (larger sets are refused with
 //!   [`HrtfError::Unsupported`]);
 //! * the root group stores its links *densely* (fractal heap + name-index B-tree), because
@@ -78,9 +77,12 @@
 //! Empty texts are stored as a single NUL byte (netCDF-C would use an HDF5 null dataspace,
 //! which `sofar` misparses in compact attributes); every reader used here returns "".
 //!
-//! Other HDF5 writers were tried first (see `shared/docs/DEPENDENCIES.md`): `hdf5-pure` 0.47
-//! writes files that both libmysofa and `sofar` refuse (contiguous, unfiltered data and compact
-//! links), and `netcdf` needs the system's libnetcdf, which a fresh machine does not have.
+//! Why not a general HDF5 writer: `shared/docs/DEPENDENCIES.md` records that files written by
+//! `hdf5-pure` 0.47 were refused by both libmysofa and `sofar`, and that the `netcdf` crate
+//! needs the system's libnetcdf, which a fresh machine does not have. The reader constraints
+//! listed above (shuffle+deflate chunks only, links found only through the fractal heap,
+//! dimensions parsed first) are narrower than what a general writer produces by default; this
+//! module writes exactly the layout those readers were built against.
 //!
 //! Validation: `tests/sofa_write.rs` (round trips through this crate's reader and `sofar`,
 //! proptest over shapes, libmysofa's `mysofa2json` when installed) and
