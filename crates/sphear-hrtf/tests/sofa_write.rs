@@ -320,9 +320,9 @@ fn sofar_reader_opens_written_file() {
     // sofar converts SourcePosition to cartesian; compare with our own conversion.
     for (i, p) in h.source_positions.iter().enumerate() {
         let c = Direction::from_deg(p[0], p[1]).to_cartesian();
-        for k in 0..3 {
+        for (k, ck) in c.iter().enumerate() {
             let got = f64::from(hrtf.source_position.values[3 * i + k]);
-            assert!((got - p[2] * c[k]).abs() < 1e-5, "source {i}");
+            assert!((got - p[2] * ck).abs() < 1e-5, "source {i}");
         }
     }
 }

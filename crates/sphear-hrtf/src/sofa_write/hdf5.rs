@@ -457,7 +457,7 @@ pub(crate) fn write_chunked_f64(
     let rank = dims.len();
     let inner: u64 = dims[1..].iter().product();
     let n_chunks = dims[0].div_ceil(chunk_rows) as usize;
-    debug_assert!(n_chunks >= 1 && n_chunks <= MAX_CHUNKS);
+    debug_assert!((1..=MAX_CHUNKS).contains(&n_chunks));
     let chunk_elems = (chunk_rows * inner) as usize;
     let mut chunks = Vec::with_capacity(n_chunks);
     for c in 0..n_chunks {
