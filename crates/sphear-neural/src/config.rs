@@ -110,9 +110,9 @@ impl ModelConfig {
         .with_separable(true)
     }
 
-    /// The standard model (~9 M parameters): 4 stages 64-128-256-512, Bi-GRU 256, SH descriptor
-    /// 128, embedding 256, 8 heads, ear branches 32-16 (the paper's widths), depthwise-separable
-    /// convolutions as the paper's compressed model.
+    /// The standard model (~10 M parameters): 4 stages 64-128-256-512, Bi-GRU 256, SH descriptor
+    /// 128, embedding 256, 8 heads, ear branches 32-16 (the paper's widths), regular 3×3
+    /// convolutions (`with_separable(true)` gives the compressed variant, ~3.7 M).
     pub fn standard(in_planes: usize, aux_dim: usize, n_caps: usize) -> Self {
         ModelConfig::new(
             in_planes,
@@ -124,24 +124,14 @@ impl ModelConfig {
             256,
             [32, 16],
         )
-        .with_separable(true)
     }
 
     /// A tiny model for tests (fast on one core).
     pub fn tiny(in_planes: usize, aux_dim: usize, n_caps: usize) -> Self {
-        ModelConfig::new(
-            in_planes,
-            aux_dim,
-            n_caps,
-            vec![8, 16],
-            16,
-            8,
-            16,
-            [8, 8],
-        )
-        .with_cbam_stage(1)
-        .with_cbam_reduction(4)
-        .with_cbam_kernel(3)
+        ModelConfig::new(in_planes, aux_dim, n_caps, vec![8, 16], 16, 8, 16, [8, 8])
+            .with_cbam_stage(1)
+            .with_cbam_reduction(4)
+            .with_cbam_kernel(3)
     }
 
     /// Whether the model is causal in time.

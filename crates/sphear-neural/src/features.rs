@@ -221,7 +221,9 @@ impl Stft {
                 }
                 let mut spec = self.fwd.make_output_vec();
                 // Lengths come from the planner itself, so this cannot fail.
-                let _ = self.fwd.process_with_scratch(&mut buf, &mut spec, &mut scratch);
+                let _ = self
+                    .fwd
+                    .process_with_scratch(&mut buf, &mut spec, &mut scratch);
                 spec
             })
             .collect()

@@ -102,11 +102,8 @@ impl EmaglsWeights {
         let right: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Right)).collect();
         let h = hrtf_spectra(&left, &right, n_fft);
         let table = SteeringTable::new(array, hrtf.directions(), fs / 2.0, opts.speed_m_s);
-        let ws: Vec<DMatrix<Complex64>> = design_bins(
-            &bd,
-            |k| table.matrix(bd.freq_hz(k)),
-            |k| h[k].clone(),
-        );
+        let ws: Vec<DMatrix<Complex64>> =
+            design_bins(&bd, |k| table.matrix(bd.freq_hz(k)), |k| h[k].clone());
         let n_caps = array.num_capsules();
         let n_bins = bd.n_bins();
         let w = (0..2)

@@ -1,6 +1,6 @@
 //! The paper's weighted loss (§2.3): reconstruction 1.0, DOA 0.3, binaural cues 0.5, perceptual
 //! (multi-resolution STFT) 0.2. Every term is its own function and zero for identical inputs
-//! (the IPD term up to its stabiliser `δ`, see [`cue_loss`]).
+//! (exactly).
 //!
 //! The inverse STFT and the STFTs of the multi-resolution term run inside the graph as matrix
 //! products with DFT bases, so gradients flow from time-domain losses to the network's STFT.
@@ -121,13 +121,13 @@ impl GraphStft {
         let front = self.n_fft - self.hop;
         let x = x.pad([(front, total - front - l)], PadMode::Constant(0.0));
         let blocks = x.reshape([m, t + k - 1, self.hop]);
-        let frames = Tensor::cat(
-            (0..k).map(|j| blocks.clone().narrow(1, j, t)).collect(),
-            2,
-        )
-        .reshape([m * t, self.n_fft]);
+        let frames = Tensor::cat((0..k).map(|j| blocks.clone().narrow(1, j, t)).collect(), 2)
+            .reshape([m * t, self.n_fft]);
         let f = self.n_fft / 2 + 1;
-        let re = frames.clone().matmul(self.fwd_cos.clone()).reshape([m, t, f]);
+        let re = frames
+            .clone()
+            .matmul(self.fwd_cos.clone())
+            .reshape([m, t, f]);
         let im = frames.matmul(self.fwd_sin.clone()).reshape([m, t, f]);
         (re, im)
     }
@@ -158,7 +158,8 @@ pub fn doa_loss(pred: Tensor<3>, target: Tensor<3>) -> Tensor<1> {
 }
 
 /// Frequency bands for the cue loss: `n_bands` log-spaced bands between `f_lo_hz` and the
-/// Nyquist frequency (every bin in exactly one band: bins below `f_lo_hz` join the first);
+/// Nyquist frequency (every bin in exactly one band: bins below `f_lo_hz` join the first; bands
+/// without bins are dropped);
 /// the IPD uses the bands whose centre is below `ipd_max_hz`.
 #[derive(Debug, Clone)]
 pub struct CueBands {
@@ -182,18 +183,23 @@ impl CueBands {
         let nyq = fs_hz / 2.0;
         let n_bands = n_bands.max(1);
         let edge = |b: usize| f_lo_hz * (nyq / f_lo_hz).powf(b as f64 / n_bands as f64);
-        let band_of = |k: usize| {
+        let raw_band = |k: usize| {
             let hz = k as f64 * fs_hz / n_fft as f64;
             (0..n_bands)
                 .position(|b| hz < edge(b + 1))
                 .unwrap_or(n_bands - 1)
         };
-        let mut all = vec![0.0f32; f * n_bands];
+        // Bands without any bin (narrow low bands of short STFTs) are dropped.
+        let mut used: Vec<usize> = (0..f).map(raw_band).collect();
+        used.dedup();
+        let n_used = used.len();
+        let band_of = |k: usize| used.iter().position(|&b| b == raw_band(k)).unwrap_or(0);
+        let mut all = vec![0.0f32; f * n_used];
         for k in 0..f {
-            all[k * n_bands + band_of(k)] = 1.0;
+            all[k * n_used + band_of(k)] = 1.0;
         }
-        let ipd_bands: Vec<usize> = (0..n_bands)
-            .filter(|&b| (edge(b) * edge(b + 1)).sqrt() < ipd_max_hz)
+        let ipd_bands: Vec<usize> = (0..n_used)
+            .filter(|&j| (edge(used[j]) * edge(used[j] + 1)).sqrt() < ipd_max_hz)
             .collect();
         let n_ipd = ipd_bands.len().max(1);
         let mut ipd = vec![0.0f32; f * n_ipd];
@@ -203,7 +209,7 @@ impl CueBands {
             }
         }
         Self {
-            all: Tensor::from_data(TensorData::new(all, [f, n_bands]), device),
+            all: Tensor::from_data(TensorData::new(all, [f, n_used]), device),
             ipd: Tensor::from_data(TensorData::new(ipd, [f, n_ipd]), device),
         }
     }
@@ -212,7 +218,10 @@ impl CueBands {
 /// `[B, 2, F, T]` → ear `e` as `[B·T, F]`.
 fn ear_rows(x: Tensor<4>, e: usize) -> Tensor<2> {
     let [b, _, f, t] = x.dims();
-    x.narrow(1, e, 1).reshape([b, f, t]).swap_dims(1, 2).reshape([b * t, f])
+    x.narrow(1, e, 1)
+        .reshape([b, f, t])
+        .swap_dims(1, 2)
+        .reshape([b * t, f])
 }
 
 struct Cues {
@@ -234,9 +243,9 @@ fn cues(re: Tensor<4>, im: Tensor<4>, bands: &CueBands) -> Cues {
 
 /// Binaural-cue loss of binaural STFTs `[B, 2, F, T]` per band and frame:
 /// ILD: `mean |ΔILD|` with `ILD = ln(E_L + δ) − ln(E_R + δ)` (natural-log level ratio, 1 ≙ 4.34 dB);
-/// IPD: `Σ w (1 − cos(∠Ĉ − ∠C))` of the interaural cross-spectrum `C = Σ_band L R*`, weighted by
-/// the target's `w = |C| / Σ|C|` (silent bands do not count), bands below `ipd_max_hz`.
-/// For identical inputs the IPD part is `Σ w δ/(|C|² + δ) ≈ 0`.
+/// IPD: `Σ w |u_p − u_t|²/2` with the unit phasors `u = C/|C|_δ` of the interaural cross-spectrum
+/// `C = Σ_band L R*` (`|u_p − u_t|²/2 = 1 − cos(∠Ĉ − ∠C)` for `|C| ≫ √δ`), weighted by the target's
+/// `w = |C| / Σ|C|` (silent bands do not count), bands below `ipd_max_hz`.
 pub fn cue_loss(
     p_re: Tensor<4>,
     p_im: Tensor<4>,
@@ -247,17 +256,23 @@ pub fn cue_loss(
     let p = cues(p_re, p_im, bands);
     let t = cues(t_re, t_im, bands);
     let ild = (p.ild - t.ild).abs().mean();
-    let mp = smooth_mag_sq(p.cr.clone(), p.ci.clone()).add_scalar(MAG_EPS).sqrt();
-    let mt = smooth_mag_sq(t.cr.clone(), t.ci.clone()).add_scalar(MAG_EPS).sqrt();
-    let cos = (p.cr * t.cr + p.ci * t.ci) / (mp * mt.clone());
+    let mp = smooth_mag_sq(p.cr.clone(), p.ci.clone())
+        .add_scalar(MAG_EPS)
+        .sqrt();
+    let mt = smooth_mag_sq(t.cr.clone(), t.ci.clone())
+        .add_scalar(MAG_EPS)
+        .sqrt();
+    // Unit phasors u = C/|C|_δ; |u_p − u_t|²/2 = 1 − cos(Δ∠) for unit phasors, exactly 0 when
+    // prediction and target are equal.
+    let du_r = p.cr / mp.clone() - t.cr / mt.clone();
+    let du_i = p.ci / mp - t.ci / mt.clone();
     let dims = mt.dims();
     let w = mt.clone()
-        / mt
-            .sum()
+        / mt.sum()
             .add_scalar(MAG_EPS)
             .unsqueeze_dim::<2>(0)
             .expand(dims);
-    let ipd = (cos.neg().add_scalar(1.0) * w).sum();
+    let ipd = (smooth_mag_sq(du_r, du_i).mul_scalar(0.5) * w).sum();
     ild + ipd
 }
 

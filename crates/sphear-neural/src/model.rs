@@ -10,7 +10,9 @@
 use burn::nn::attention::{
     MhaInput, MultiHeadAttention, MultiHeadAttentionConfig, generate_autoregressive_mask,
 };
-use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::conv::{
+    Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig,
+};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, BiGru, BiGruConfig, Dropout, DropoutConfig, Gru, GruConfig,
@@ -135,9 +137,25 @@ impl ConvBlock {
         let init = kaiming(cfg.leaky_slope);
         let causal = cfg.is_causal();
         Self {
-            conv1: TfConv::new(device, c_in, c_out, [3, 3], causal, cfg.separable, init.clone()),
+            conv1: TfConv::new(
+                device,
+                c_in,
+                c_out,
+                [3, 3],
+                causal,
+                cfg.separable,
+                init.clone(),
+            ),
             bn1: BatchNormConfig::new(c_out).init(device),
-            conv2: TfConv::new(device, c_out, c_out, [3, 3], causal, cfg.separable, init.clone()),
+            conv2: TfConv::new(
+                device,
+                c_out,
+                c_out,
+                [3, 3],
+                causal,
+                cfg.separable,
+                init.clone(),
+            ),
             bn2: BatchNormConfig::new(c_out).init(device),
             skip: (c_in != c_out).then(|| {
                 Conv2dConfig::new([c_in, c_out], [1, 1])
@@ -152,7 +170,9 @@ impl ConvBlock {
     /// `[B, c_in, F, T] → [B, c_out, F, T]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let h = leaky_relu(self.bn1.forward(self.conv1.forward(x.clone())), self.slope);
-        let h = self.bn2.forward(self.conv2.forward(self.dropout.forward(h)));
+        let h = self
+            .bn2
+            .forward(self.conv2.forward(self.dropout.forward(h)));
         let s = match &self.skip {
             Some(c) => c.forward(x),
             None => x,
@@ -222,7 +242,14 @@ pub struct TimeConv {
 
 impl TimeConv {
     /// `c_in → c_out`, kernel `k` frames.
-    pub fn new(device: &Device, c_in: usize, c_out: usize, k: usize, causal: bool, init: Initializer) -> Self {
+    pub fn new(
+        device: &Device,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        causal: bool,
+        init: Initializer,
+    ) -> Self {
         let (pad0, pad1) = time_pad(k, causal);
         Self {
             conv: Conv1dConfig::new(c_in, c_out, k)
@@ -295,7 +322,11 @@ impl Bottleneck {
         let h = cfg.rnn_hidden;
         let (gru, bigru, h_out) = match cfg.temporal {
             TemporalKind::CausalGru => (Some(GruConfig::new(c_b, h, true).init(device)), None, h),
-            TemporalKind::BiGru => (None, Some(BiGruConfig::new(c_b, h, true).init(device)), 2 * h),
+            TemporalKind::BiGru => (
+                None,
+                Some(BiGruConfig::new(c_b, h, true).init(device)),
+                2 * h,
+            ),
         };
         let e = cfg.embed_dim;
         Self {
@@ -362,7 +393,11 @@ pub struct DecoderStage {
 impl DecoderStage {
     /// Stage `c_in → c_out`.
     pub fn new(device: &Device, cfg: &ModelConfig, c_in: usize, c_out: usize) -> Self {
-        let block_in = if cfg.skip_connections { 2 * c_out } else { c_out };
+        let block_in = if cfg.skip_connections {
+            2 * c_out
+        } else {
+            c_out
+        };
         Self {
             up: ConvTranspose2dConfig::new([c_in, c_out], [4, 1])
                 .with_stride([2, 1])
@@ -425,7 +460,11 @@ impl Cin {
         let xc = x - mean.expand(dims);
         let var = stat(xc.clone().powf_scalar(2.0));
         let xn = xc / var.add_scalar(1e-5).sqrt().expand(dims);
-        let g = self.gamma.forward(a.clone()).reshape([b, c, 1, 1]).add_scalar(1.0);
+        let g = self
+            .gamma
+            .forward(a.clone())
+            .reshape([b, c, 1, 1])
+            .add_scalar(1.0);
         let bt = self.beta.forward(a).reshape([b, c, 1, 1]);
         xn * g.expand(dims) + bt.expand(dims)
     }
@@ -587,7 +626,9 @@ impl ModelConfig {
         Ok(NeuralRenderer {
             enc,
             pool: MaxPool2dConfig::new([2, 1]).with_strides([2, 1]).init(),
-            cbam: self.cbam.then(|| Cbam::new(device, self, ch[self.cbam_stage])),
+            cbam: self
+                .cbam
+                .then(|| Cbam::new(device, self, ch[self.cbam_stage])),
             bottleneck: Bottleneck::new(device, self, c_b),
             dec,
             cin: self.cin.then(|| Cin::new(device, c0, self.is_causal())),
@@ -626,10 +667,20 @@ impl NeuralRenderer {
                 format!("{p} planes and {a} aux values"),
             ));
         }
-        if b_a != b || t_a != t || (self.residual && (b_x != b || c != self.n_caps || f_x != f || t_x != t)) {
+        if b_a != b
+            || t_a != t
+            || (self.residual && (b_x != b || c != self.n_caps || f_x != f || t_x != t))
+        {
             return Err(shape_err(
-                format!("aux [{b}, {a}, {t}], capsule STFT [{b}, {}, {f}, {t}]", self.n_caps),
-                format!("aux {:?}, capsule STFT {:?}", input.aux.dims(), input.x_re.dims()),
+                format!(
+                    "aux [{b}, {a}, {t}], capsule STFT [{b}, {}, {f}, {t}]",
+                    self.n_caps
+                ),
+                format!(
+                    "aux {:?}, capsule STFT {:?}",
+                    input.aux.dims(),
+                    input.x_re.dims()
+                ),
             ));
         }
         let f_pad = f.div_ceil(self.freq_multiple) * self.freq_multiple;
@@ -679,8 +730,10 @@ impl NeuralRenderer {
                     ));
                 }
                 let dims = [b, self.n_caps, f, t];
-                let w_re = w.re.clone().narrow(0, e, 1).expand(dims) + o.clone().narrow(1, 0, self.n_caps);
-                let w_im = w.im.clone().narrow(0, e, 1).expand(dims) + o.narrow(1, self.n_caps, self.n_caps);
+                let w_re =
+                    w.re.clone().narrow(0, e, 1).expand(dims) + o.clone().narrow(1, 0, self.n_caps);
+                let w_im = w.im.clone().narrow(0, e, 1).expand(dims)
+                    + o.narrow(1, self.n_caps, self.n_caps);
                 let (y_re, y_im) =
                     apply_beamformer(w_re, w_im, input.x_re.clone(), input.x_im.clone());
                 re.push(y_re);
@@ -692,11 +745,13 @@ impl NeuralRenderer {
         }
         let e_dim = emb.dims()[2];
         let pooled = emb.clone().mean_dim(1).reshape([b, e_dim]);
-        let d = self
-            .doa
-            .forward(pooled)
-            .reshape([b, self.doa_sources, 3]);
-        let norm = d.clone().powf_scalar(2.0).sum_dim(2).add_scalar(1e-8).sqrt();
+        let d = self.doa.forward(pooled).reshape([b, self.doa_sources, 3]);
+        let norm = d
+            .clone()
+            .powf_scalar(2.0)
+            .sum_dim(2)
+            .add_scalar(1e-8)
+            .sqrt();
         let doa = d / norm.expand([b, self.doa_sources, 3]);
         Ok(RendererOutput {
             re: Tensor::cat(re, 1),

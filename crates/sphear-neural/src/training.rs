@@ -244,8 +244,8 @@ impl DatasetItem {
                 ) else {
                     continue;
                 };
-                let u = sphear_core::Direction::new(az.to_radians(), el.to_radians())
-                    .to_cartesian();
+                let u =
+                    sphear_core::Direction::new(az.to_radians(), el.to_radians()).to_cartesian();
                 doa.push([u[0] as f32, u[1] as f32, u[2] as f32]);
             }
         }
@@ -491,7 +491,8 @@ pub fn train(
         .open(&log_path)
         .map_err(|e| io_err(&log_path, e))?;
     if new_log {
-        writeln!(log, "step,total,recon,doa,cues,mrstft,scenes_per_s").map_err(|e| io_err(&log_path, e))?;
+        writeln!(log, "step,total,recon,doa,cues,mrstft,scenes_per_s")
+            .map_err(|e| io_err(&log_path, e))?;
     }
 
     let seg = (cfg.segment_s * f64::from(fs_hz)).round() as usize;
@@ -504,19 +505,35 @@ pub fn train(
         // same sequence.
         let epoch = step / per_epoch;
         let mut order: Vec<usize> = (0..items.len()).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+            cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
+        ));
         let j = step % per_epoch;
         let idx = &order[j * cfg.batch_size..((j + 1) * cfg.batch_size).min(order.len())];
         let t0 = std::time::Instant::now();
-        let scenes: Vec<LoadedScene> = idx.iter().map(|&i| items[i].load()).collect::<Result<_>>()?;
+        let scenes: Vec<LoadedScene> = idx
+            .iter()
+            .map(|&i| items[i].load())
+            .collect::<Result<_>>()?;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(step as u64));
         let (input, target) = trainer.batch(&scenes, seg, &mut rng)?;
         let out = model.forward(&input)?;
         let terms = trainer.loss.compute(&out, &target)?;
         let v = |t: &Tensor<1>| -> f32 {
-            t.clone().into_data().try_to_vec::<f32>().ok().and_then(|x| x.first().copied()).unwrap_or(f32::NAN)
+            t.clone()
+                .into_data()
+                .try_to_vec::<f32>()
+                .ok()
+                .and_then(|x| x.first().copied())
+                .unwrap_or(f32::NAN)
         };
-        last = [v(&terms.total), v(&terms.recon), v(&terms.doa), v(&terms.cues), v(&terms.mrstft)];
+        last = [
+            v(&terms.total),
+            v(&terms.recon),
+            v(&terms.doa),
+            v(&terms.cues),
+            v(&terms.mrstft),
+        ];
         if !last[0].is_finite() {
             return Err(NeuralError::NonFinite(format!("loss at step {step}")));
         }
@@ -538,7 +555,15 @@ pub fn train(
             scenes_per_s: rate,
         });
         if step % cfg.checkpoint_every == 0 || step == cfg.steps {
-            save_checkpoint(&cfg.output_dir, step, &model, &optim, &hash, cfg, &model_json)?;
+            save_checkpoint(
+                &cfg.output_dir,
+                step,
+                &model,
+                &optim,
+                &hash,
+                cfg,
+                &model_json,
+            )?;
         }
     }
     Ok(TrainSummary {
@@ -579,4 +604,12 @@ fn save_checkpoint(
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&tmp, &dir).map_err(|e| io_err(&dir, e))?;
     Ok(())
+}
+
+/// [`train`] on the pure-Rust CPU backend (`Device::flex().autodiff()`).
+///
+/// # Errors
+/// As [`train`].
+pub fn train_cpu(cfg: &TrainConfig, progress: impl FnMut(&StepReport)) -> Result<TrainSummary> {
+    train(cfg, &Device::flex().autodiff(), progress)
 }
