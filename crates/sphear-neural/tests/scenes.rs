@@ -20,6 +20,9 @@ use sphear_render::{BinauralDecoder, BinauralRenderer, DecoderConfig, InputKind,
 use sphear_sh::array::ArrayGeometry;
 
 const FS: f64 = 48_000.0;
+/// Adam step of the overfit test: at the paper's 1e-3 the tiny model's loss fell only 2.5× in
+/// 300 steps; overfitting one scene is a capacity check, so a larger step is used.
+const LR: f64 = 1e-2;
 
 fn error_db(a: &[f32], reference: &[f32]) -> f64 {
     let (mut e, mut r) = (0.0f64, 0.0f64);
@@ -132,7 +135,7 @@ fn residual_head_at_initialisation_is_emagls() {
 }
 
 #[test]
-#[ignore = "not yet green: loss fell 2.5x in 300 Adam steps at lr 1e-3 (needs > 10x)"]
+#[ignore = "not yet green: the loss fell 4.9x in 300 Adam steps at lr 1e-2 (2.5x at 1e-3), still falling; needs > 10x"]
 fn tiny_model_overfits_one_scene() {
     let array = ArrayGeometry::em32();
     let hrtf = SphericalHead::default().build(FS).expect("head");
@@ -209,7 +212,7 @@ fn tiny_model_overfits_one_scene() {
             );
         }
         let grads = GradientsParams::from_grads(terms.total.backward(), &model);
-        model = optim.step(1e-3, model, grads);
+        model = optim.step(LR, model, grads);
     }
     let secs = t0.elapsed().as_secs_f64();
     let first = curve[0];
