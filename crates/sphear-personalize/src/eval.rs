@@ -80,6 +80,7 @@ pub fn make_folds(subjects: &[Subject], k: usize, seed: u64) -> Vec<Vec<usize>> 
 }
 
 /// Per-(direction, ear) LSD of a prediction against a subject: `[ear][actual m]`.
+#[allow(clippy::needless_range_loop)] // the same index selects an ear in several arrays
 pub fn lsd_map(pred: &Prediction, truth: &Subject, band: &[usize]) -> [Vec<f64>; 2] {
     let mut out = [vec![0.0; N_DIRS], vec![0.0; N_DIRS]];
     for m in 0..N_DIRS {

@@ -114,6 +114,7 @@ impl ItdRegressor {
     }
 
     /// Predicted `(c₁, c₂)` for a standardised 12-feature vector.
+    #[allow(clippy::needless_range_loop)] // the same index selects an ear in several arrays
     pub fn predict(&self, x_std: &[f64; N_FEATURES]) -> [f64; 2] {
         let mut out = self.intercept;
         for o in 0..2 {

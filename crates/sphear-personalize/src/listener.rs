@@ -172,6 +172,7 @@ pub fn ir_len_at(fs_hz: f64) -> usize {
 ///
 /// # Errors
 /// Invalid rate.
+#[allow(clippy::needless_range_loop)] // the same index selects an ear in several arrays
 pub fn synthesize(pred: Prediction, fs_hz: f64) -> Result<PersonalHrtf> {
     let len = ir_len_at(fs_hz);
     let dirs = cipic_directions();
@@ -213,6 +214,7 @@ impl PersonalHrtf {
     ///
     /// # Errors
     /// As [`HrtfSet::from_parts`].
+    #[allow(clippy::needless_range_loop)] // the same index selects an ear in several arrays
     pub fn to_hrtf_set(&self, name: &str) -> Result<HrtfSet> {
         let len = ir_len_at(self.sample_rate_hz)
             + (2.0 * BASE_DELAY_S * self.sample_rate_hz).ceil() as usize;
