@@ -73,8 +73,11 @@ pub struct RenderArgs {
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
     /// HRTF set (SOFA SimpleFreeFieldHRIR).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "anthropometry")]
     pub hrtf: Option<PathBuf>,
+    /// Personalise the HRTF on the fly from body measurements (ME.toml, see `sphear personalize`).
+    #[arg(long)]
+    pub anthropometry: Option<PathBuf>,
     /// Head yaw in degrees (positive: head turns left).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub yaw: f64,
@@ -164,7 +167,17 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
         (None, InputFormat::Ambix) => Method::MagLs,
     };
     let fs = info.sample_rate_hz as f64;
-    let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
+    let hrtf = match &args.anthropometry {
+        Some(p) => {
+            let set = crate::cmd_personalize::personal_hrtf_set(p, fs)?;
+            sphear_render::hrtf_source::ResolvedHrtf {
+                origin: set.name().to_string(),
+                set,
+                notes: vec!["personalised by the CVAE (sphear-personalize)".into()],
+            }
+        }
+        None => resolve_hrtf(args.hrtf.as_deref(), fs)?,
+    };
     eprintln!(
         "HRTF: {} ({} directions, {} taps at {} Hz)",
         hrtf.origin,

@@ -11,6 +11,7 @@ mod cmd_encode;
 mod cmd_eval;
 mod cmd_hrtf;
 mod cmd_live;
+mod cmd_personalize;
 mod cmd_render;
 mod cmd_sim;
 mod progress;
@@ -50,6 +51,10 @@ enum Command {
     /// Render a scene suite (bench-v1 or a dataset) with every method, score against the binaural
     /// reference, write CSV/JSON rows, a Markdown summary and PNG plots.
     Eval(cmd_eval::EvalArgs),
+    /// Personalised HRTF (SOFA) from 12 body measurements (ME.toml) with the committed CVAE.
+    Personalize(cmd_personalize::PersonalizeArgs),
+    /// Train (and cross-validate) the HRTF personalisation model on CIPIC.
+    TrainHrtf(cmd_personalize::TrainHrtfArgs),
     /// Inspect HRTF (SOFA) files.
     Hrtf {
         #[command(subcommand)]
@@ -80,6 +85,8 @@ fn main() -> ExitCode {
         Command::Dataset(args) => cmd_sim::run_dataset_cmd(&args),
         Command::Bench(args) => cmd_bench::run(&args),
         Command::Eval(args) => cmd_eval::run(&args),
+        Command::Personalize(args) => cmd_personalize::run_personalize(&args),
+        Command::TrainHrtf(args) => cmd_personalize::run_train(&args),
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,15 @@ pub enum HrtfError {
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be written.
+    #[error("cannot write '{}': {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file is not HDF5/netCDF-4, or it is HDF5 but not SOFA, or the HDF5 parser failed.
     #[error("cannot parse '{}' as SOFA: {reason}", path.display())]
     Parse {

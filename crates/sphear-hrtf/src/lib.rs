@@ -11,6 +11,8 @@
 //! * [`HrtfSet::nearest`], [`HrtfSet::interpolation_weights`] and [`HrtfSet::interpolate`] look
 //!   up or interpolate (barycentric on the spherical triangle of measured directions) IRs.
 //! * [`resample_ir`] / [`resample_signal`] are the band-limited resamplers (rubato sinc).
+//! * [`write_sofa`] writes a [`SimpleFreeFieldHrir`] as a SOFA SimpleFreeFieldHRIR 1.0 file
+//!   (pure-Rust netCDF-4/HDF5 subset, see [`sofa_write`]).
 //!
 //! Conventions: +x front, +y left, +z up; azimuth counter-clockwise from the front, elevation up
 //! (as in SOFA); [`Ear::Left`] is the +y ear. HDF5 parsing is done by the pure-Rust
@@ -23,6 +25,7 @@ pub mod error;
 pub mod resample;
 pub mod set;
 pub mod sofa;
+pub mod sofa_write;
 
 use std::path::PathBuf;
 
@@ -30,6 +33,7 @@ pub use error::{HrtfError, Result};
 pub use resample::{resample_ir, resample_signal};
 pub use set::{Ear, HrtfSet, LoadedHrtf};
 pub use sofa::{SofaInfo, sofa_info};
+pub use sofa_write::{SimpleFreeFieldHrir, SofaDelay, SofaMetadata, write_sofa};
 
 /// Paths where Debian's `libmysofa1` package installs its default HRTF (MIT KEMAR, 44.1 kHz).
 pub const SYSTEM_DEFAULT_SOFA_PATHS: [&str; 2] = [

@@ -1,0 +1,763 @@
+//! The renderer network (paper §2.2–2.3, Table 1; our reading is in `NETWORK.md`).
+//!
+//! All tensors are `[batch, channels, freq, time]` unless stated. Time is never pooled, so one
+//! output frame exists per input frame; frequency is halved by max pooling after every encoder
+//! stage but the last and doubled back by transposed convolutions in the decoder. With
+//! [`TemporalKind::CausalGru`] every convolution is causal in time (padding on the past side only),
+//! CBAM and CIN pool over frequency only, the GRU is unidirectional and the self-attention is
+//! masked to past frames, so frame `t` of the output depends on frames `≤ t` only.
+
+use burn::nn::attention::{
+    MhaInput, MultiHeadAttention, MultiHeadAttentionConfig, generate_autoregressive_mask,
+};
+use burn::nn::conv::{
+    Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig,
+};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, BiGru, BiGruConfig, Dropout, DropoutConfig, Gru, GruConfig,
+    Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
+use burn::prelude::*;
+use burn::tensor::activation::{leaky_relu, relu, sigmoid};
+use burn::tensor::ops::PadMode;
+
+use crate::config::{HeadKind, ModelConfig, TemporalKind};
+use crate::features::{ANTHRO_DIM, Anthropometry, SceneFeatures};
+use crate::heads::{EmaglsTensors, apply_beamformer};
+use crate::{NeuralError, Result};
+
+/// Kaiming (He) normal initialisation for layers followed by a LeakyReLU of slope `a`:
+/// `std = sqrt(2 / (1 + a²)) / sqrt(fan_in)` (He et al., ICCV 2015).
+pub fn kaiming(slope: f64) -> Initializer {
+    Initializer::KaimingNormal {
+        gain: (2.0 / (1.0 + slope * slope)).sqrt(),
+        fan_out_only: false,
+    }
+}
+
+/// Time padding `(before, after)` of a kernel of `k` frames: causal `(k−1, 0)`, else centred.
+fn time_pad(k: usize, causal: bool) -> (usize, usize) {
+    if causal {
+        (k - 1, 0)
+    } else {
+        ((k - 1) / 2, k / 2)
+    }
+}
+
+/// A 2-D convolution over `[freq, time]` with "same" output size: frequency padded
+/// symmetrically, time padded centred or causally; optionally depthwise-separable
+/// (depthwise `k_f × k_t` per channel, then pointwise 1×1; Chollet, CVPR 2017).
+#[derive(Module, Debug)]
+pub struct TfConv {
+    depthwise: Option<Conv2d>,
+    conv: Conv2d,
+    pad_f: usize,
+    pad_t0: usize,
+    pad_t1: usize,
+}
+
+impl TfConv {
+    /// `c_in → c_out` with kernel `[k_f, k_t]`.
+    pub fn new(
+        device: &Device,
+        c_in: usize,
+        c_out: usize,
+        kernel: [usize; 2],
+        causal: bool,
+        separable: bool,
+        init: Initializer,
+    ) -> Self {
+        let (pad_t0, pad_t1) = time_pad(kernel[1], causal);
+        let is_point = kernel == [1, 1];
+        let (depthwise, conv) = if separable && !is_point {
+            (
+                Some(
+                    Conv2dConfig::new([c_in, c_in], kernel)
+                        .with_groups(c_in)
+                        .with_bias(false)
+                        .with_initializer(init.clone())
+                        .init(device),
+                ),
+                Conv2dConfig::new([c_in, c_out], [1, 1])
+                    .with_initializer(init)
+                    .init(device),
+            )
+        } else {
+            (
+                None,
+                Conv2dConfig::new([c_in, c_out], kernel)
+                    .with_initializer(init)
+                    .init(device),
+            )
+        };
+        Self {
+            depthwise,
+            conv,
+            pad_f: (kernel[0] - 1) / 2,
+            pad_t0,
+            pad_t1,
+        }
+    }
+
+    /// `[B, c_in, F, T] → [B, c_out, F, T]` (odd frequency kernels keep `F`).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = if self.pad_f + self.pad_t0 + self.pad_t1 > 0 {
+            x.pad(
+                [(self.pad_f, self.pad_f), (self.pad_t0, self.pad_t1)],
+                PadMode::Constant(0.0),
+            )
+        } else {
+            x
+        };
+        let x = match &self.depthwise {
+            Some(d) => d.forward(x),
+            None => x,
+        };
+        self.conv.forward(x)
+    }
+}
+
+/// Residual block: `y = LReLU(BN(conv₂(Drop(LReLU(BN(conv₁ x))))) + S x)`, `S` = 1×1 conv when
+/// the width changes, identity otherwise (He et al., CVPR 2016).
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    conv1: TfConv,
+    bn1: BatchNorm,
+    conv2: TfConv,
+    bn2: BatchNorm,
+    skip: Option<Conv2d>,
+    dropout: Dropout,
+    slope: f64,
+}
+
+impl ConvBlock {
+    /// Block `c_in → c_out` with 3×3 convolutions.
+    pub fn new(device: &Device, cfg: &ModelConfig, c_in: usize, c_out: usize) -> Self {
+        let init = kaiming(cfg.leaky_slope);
+        let causal = cfg.is_causal();
+        Self {
+            conv1: TfConv::new(
+                device,
+                c_in,
+                c_out,
+                [3, 3],
+                causal,
+                cfg.separable,
+                init.clone(),
+            ),
+            bn1: BatchNormConfig::new(c_out).init(device),
+            conv2: TfConv::new(
+                device,
+                c_out,
+                c_out,
+                [3, 3],
+                causal,
+                cfg.separable,
+                init.clone(),
+            ),
+            bn2: BatchNormConfig::new(c_out).init(device),
+            skip: (c_in != c_out).then(|| {
+                Conv2dConfig::new([c_in, c_out], [1, 1])
+                    .with_initializer(init)
+                    .init(device)
+            }),
+            dropout: DropoutConfig::new(cfg.dropout_conv).init(),
+            slope: cfg.leaky_slope,
+        }
+    }
+
+    /// `[B, c_in, F, T] → [B, c_out, F, T]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let h = leaky_relu(self.bn1.forward(self.conv1.forward(x.clone())), self.slope);
+        let h = self
+            .bn2
+            .forward(self.conv2.forward(self.dropout.forward(h)));
+        let s = match &self.skip {
+            Some(c) => c.forward(x),
+            None => x,
+        };
+        leaky_relu(h + s, self.slope)
+    }
+}
+
+/// CBAM (Woo et al., ECCV 2018): channel attention `σ(MLP(avg) + MLP(max))` from pooling over
+/// frequency and time (causal: over frequency only, per frame), then spatial attention
+/// `σ(conv([mean_c; max_c]))` over the `[freq, time]` plane.
+#[derive(Module, Debug)]
+pub struct Cbam {
+    fc1: Linear,
+    fc2: Linear,
+    spatial: TfConv,
+    causal: bool,
+}
+
+impl Cbam {
+    /// CBAM for `c` channels.
+    pub fn new(device: &Device, cfg: &ModelConfig, c: usize) -> Self {
+        let hidden = (c / cfg.cbam_reduction).max(1);
+        let k = cfg.cbam_kernel;
+        Self {
+            fc1: LinearConfig::new(c, hidden)
+                .with_initializer(kaiming(0.0))
+                .init(device),
+            fc2: LinearConfig::new(hidden, c).init(device),
+            spatial: TfConv::new(device, 2, 1, [k, k], cfg.is_causal(), false, kaiming(1.0)),
+            causal: cfg.is_causal(),
+        }
+    }
+
+    fn mlp(&self, v: Tensor<4>) -> Tensor<4> {
+        // [B, C, 1, T'] → [B, T', 1, C] → MLP over C → back.
+        let v = v.swap_dims(1, 3);
+        self.fc2.forward(relu(self.fc1.forward(v))).swap_dims(1, 3)
+    }
+
+    /// `[B, C, F, T] → [B, C, F, T]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let dims = x.dims();
+        let (avg, max) = if self.causal {
+            (x.clone().mean_dim(2), x.clone().max_dim(2))
+        } else {
+            (
+                x.clone().mean_dim(2).mean_dim(3),
+                x.clone().max_dim(2).max_dim(3),
+            )
+        };
+        let ca = sigmoid(self.mlp(avg) + self.mlp(max));
+        let x = x * ca.expand(dims);
+        let sa_in = Tensor::cat(vec![x.clone().mean_dim(1), x.clone().max_dim(1)], 1);
+        let sa = sigmoid(self.spatial.forward(sa_in));
+        x * sa.expand(dims)
+    }
+}
+
+/// 1-D convolution over time with centred or causal padding.
+#[derive(Module, Debug)]
+pub struct TimeConv {
+    conv: Conv1d,
+    pad0: usize,
+    pad1: usize,
+}
+
+impl TimeConv {
+    /// `c_in → c_out`, kernel `k` frames.
+    pub fn new(
+        device: &Device,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        causal: bool,
+        init: Initializer,
+    ) -> Self {
+        let (pad0, pad1) = time_pad(k, causal);
+        Self {
+            conv: Conv1dConfig::new(c_in, c_out, k)
+                .with_initializer(init)
+                .init(device),
+            pad0,
+            pad1,
+        }
+    }
+
+    /// `[B, c_in, T] → [B, c_out, T]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = if self.pad0 + self.pad1 > 0 {
+            x.pad([(self.pad0, self.pad1)], PadMode::Constant(0.0))
+        } else {
+            x
+        };
+        self.conv.forward(x)
+    }
+}
+
+/// SH auxiliary branch: two 1-D convolutions (kernel 3) over time of the per-frame auxiliary
+/// vector (25 SH descriptors (+ GCC-PHAT)), LeakyReLU after each: `[B, A, T] → [B, S, T]`.
+#[derive(Module, Debug)]
+pub struct ShBranch {
+    conv1: TimeConv,
+    conv2: TimeConv,
+    slope: f64,
+}
+
+impl ShBranch {
+    /// Branch `A → S` ([`ModelConfig::sh_channels`]).
+    pub fn new(device: &Device, cfg: &ModelConfig) -> Self {
+        let init = kaiming(cfg.leaky_slope);
+        let s = cfg.sh_channels;
+        Self {
+            conv1: TimeConv::new(device, cfg.aux_dim, s, 3, cfg.is_causal(), init.clone()),
+            conv2: TimeConv::new(device, s, s, 3, cfg.is_causal(), init),
+            slope: cfg.leaky_slope,
+        }
+    }
+
+    /// `[B, A, T] → [B, S, T]`.
+    pub fn forward(&self, a: Tensor<3>) -> Tensor<3> {
+        let h = leaky_relu(self.conv1.forward(a), self.slope);
+        leaky_relu(self.conv2.forward(h), self.slope)
+    }
+}
+
+/// Bottleneck: frequency-averaged encoder features → GRU over time → concatenated with the SH
+/// descriptor → 1×1 fusion to the `E`-D embedding → 8-head self-attention over frames (residual,
+/// LayerNorm) → 1×1 projection back, added to every frequency row of the bottleneck map.
+#[derive(Module, Debug)]
+pub struct Bottleneck {
+    gru: Option<Gru>,
+    bigru: Option<BiGru>,
+    sh: ShBranch,
+    fuse: Conv1d,
+    dropout: Dropout,
+    mha: Option<MultiHeadAttention>,
+    norm: LayerNorm,
+    unfuse: Conv1d,
+    causal: bool,
+    slope: f64,
+}
+
+impl Bottleneck {
+    /// Bottleneck on `c_b` channels.
+    pub fn new(device: &Device, cfg: &ModelConfig, c_b: usize) -> Self {
+        let h = cfg.rnn_hidden;
+        let (gru, bigru, h_out) = match cfg.temporal {
+            TemporalKind::CausalGru => (Some(GruConfig::new(c_b, h, true).init(device)), None, h),
+            TemporalKind::BiGru => (
+                None,
+                Some(BiGruConfig::new(c_b, h, true).init(device)),
+                2 * h,
+            ),
+        };
+        let e = cfg.embed_dim;
+        Self {
+            gru,
+            bigru,
+            sh: ShBranch::new(device, cfg),
+            fuse: Conv1dConfig::new(h_out + cfg.sh_channels, e, 1)
+                .with_initializer(kaiming(cfg.leaky_slope))
+                .init(device),
+            dropout: DropoutConfig::new(cfg.dropout_fc).init(),
+            mha: cfg.attention.then(|| {
+                MultiHeadAttentionConfig::new(e, cfg.heads)
+                    .with_dropout(cfg.dropout_conv)
+                    .init(device)
+            }),
+            norm: LayerNormConfig::new(e).init(device),
+            unfuse: Conv1dConfig::new(e, c_b, 1)
+                .with_initializer(kaiming(1.0))
+                .init(device),
+            causal: cfg.is_causal(),
+            slope: cfg.leaky_slope,
+        }
+    }
+
+    /// `z` `[B, C_b, F_b, T]`, `aux` `[B, A, T]` → (`z'` `[B, C_b, F_b, T]`, embedding `[B, T, E]`).
+    pub fn forward(&self, z: Tensor<4>, aux: Tensor<3>) -> (Tensor<4>, Tensor<3>) {
+        let [b, c_b, f_b, t] = z.dims();
+        let zt = z.clone().mean_dim(2).reshape([b, c_b, t]).swap_dims(1, 2); // [B, T, C_b]
+        let r = match (&self.gru, &self.bigru) {
+            (Some(g), _) => g.forward(zt, None),
+            (None, Some(g)) => g.forward(zt, None).0,
+            (None, None) => zt,
+        }; // [B, T, H']
+        let s = self.sh.forward(aux); // [B, S, T]
+        let cat = Tensor::cat(vec![r.swap_dims(1, 2), s], 1);
+        let e = self
+            .dropout
+            .forward(leaky_relu(self.fuse.forward(cat), self.slope))
+            .swap_dims(1, 2); // [B, T, E]
+        let e = match &self.mha {
+            Some(mha) => {
+                let mut input = MhaInput::self_attn(e.clone());
+                if self.causal {
+                    input = input.mask_attn(generate_autoregressive_mask(b, t, &e.device()));
+                }
+                self.norm.forward(e + mha.forward(input).context)
+            }
+            None => self.norm.forward(e),
+        };
+        let back = self.unfuse.forward(e.clone().swap_dims(1, 2)); // [B, C_b, T]
+        let z2 = z + back.reshape([b, c_b, 1, t]).expand([b, c_b, f_b, t]);
+        (z2, e)
+    }
+}
+
+/// Decoder stage: transposed convolution (kernel 4×1, stride 2 over frequency: `F → 2F`,
+/// halving the width), concatenation with the encoder's skip, residual block.
+#[derive(Module, Debug)]
+pub struct DecoderStage {
+    up: ConvTranspose2d,
+    block: ConvBlock,
+}
+
+impl DecoderStage {
+    /// Stage `c_in → c_out`.
+    pub fn new(device: &Device, cfg: &ModelConfig, c_in: usize, c_out: usize) -> Self {
+        let block_in = if cfg.skip_connections {
+            2 * c_out
+        } else {
+            c_out
+        };
+        Self {
+            up: ConvTranspose2dConfig::new([c_in, c_out], [4, 1])
+                .with_stride([2, 1])
+                .with_padding([1, 0])
+                .with_initializer(kaiming(cfg.leaky_slope))
+                .init(device),
+            block: ConvBlock::new(device, cfg, block_in, c_out),
+        }
+    }
+
+    /// `[B, c_in, F, T]` (+ skip `[B, c_out, 2F, T]`) → `[B, c_out, 2F, T]`.
+    pub fn forward(&self, x: Tensor<4>, skip: Option<Tensor<4>>) -> Tensor<4> {
+        let u = self.up.forward(x);
+        let u = match skip {
+            Some(s) => Tensor::cat(vec![u, s], 1),
+            None => u,
+        };
+        self.block.forward(u)
+    }
+}
+
+/// Conditional instance normalisation (Dumoulin et al., ICLR 2017) on the anthropometry `a`:
+/// `y = (x − μ)/sqrt(σ² + 1e-5) · (1 + γ(a)) + β(a)`, statistics per sample and channel over
+/// frequency and time (causal: over frequency, per frame); `γ`, `β` linear in `a` and
+/// initialised to zero (plain instance normalisation at the start).
+#[derive(Module, Debug)]
+pub struct Cin {
+    gamma: Linear,
+    beta: Linear,
+    causal: bool,
+}
+
+impl Cin {
+    /// CIN for `c` channels.
+    pub fn new(device: &Device, c: usize, causal: bool) -> Self {
+        let lin = || {
+            LinearConfig::new(ANTHRO_DIM, c)
+                .with_initializer(Initializer::Zeros)
+                .init(device)
+        };
+        Self {
+            gamma: lin(),
+            beta: lin(),
+            causal,
+        }
+    }
+
+    /// `x` `[B, C, F, T]`, `a` `[B, 12]` → `[B, C, F, T]`.
+    pub fn forward(&self, x: Tensor<4>, a: Tensor<2>) -> Tensor<4> {
+        let dims = x.dims();
+        let [b, c, _, _] = dims;
+        let stat = |v: Tensor<4>| {
+            if self.causal {
+                v.mean_dim(2)
+            } else {
+                v.mean_dim(2).mean_dim(3)
+            }
+        };
+        let mean = stat(x.clone());
+        let xc = x - mean.expand(dims);
+        let var = stat(xc.clone().powf_scalar(2.0));
+        let xn = xc / var.add_scalar(1e-5).sqrt().expand(dims);
+        let g = self
+            .gamma
+            .forward(a.clone())
+            .reshape([b, c, 1, 1])
+            .add_scalar(1.0);
+        let bt = self.beta.forward(a).reshape([b, c, 1, 1]);
+        xn * g.expand(dims) + bt.expand(dims)
+    }
+}
+
+/// One ear's branch: 3×3 conv → LReLU → 3×3 conv → LReLU → 1×1 output conv to `n_out` maps
+/// (direct head: 2 = Re, Im of the ear STFT; residual head: 2C = Re, Im of the weight
+/// corrections). The residual head's output conv starts at zero.
+#[derive(Module, Debug)]
+pub struct EarBranch {
+    conv1: TfConv,
+    conv2: TfConv,
+    out: Conv2d,
+    slope: f64,
+}
+
+impl EarBranch {
+    /// Branch from `c_in` channels.
+    pub fn new(device: &Device, cfg: &ModelConfig, c_in: usize) -> Self {
+        let init = kaiming(cfg.leaky_slope);
+        let [e1, e2] = cfg.ear_channels;
+        let causal = cfg.is_causal();
+        let (n_out, out_init) = match cfg.head {
+            HeadKind::Direct => (2, kaiming(1.0)),
+            HeadKind::Residual => (2 * cfg.n_caps, Initializer::Zeros),
+        };
+        Self {
+            conv1: TfConv::new(device, c_in, e1, [3, 3], causal, false, init.clone()),
+            conv2: TfConv::new(device, e1, e2, [3, 3], causal, false, init),
+            out: Conv2dConfig::new([e2, n_out], [1, 1])
+                .with_initializer(out_init)
+                .init(device),
+            slope: cfg.leaky_slope,
+        }
+    }
+
+    /// `[B, c_in, F, T] → [B, n_out, F, T]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let h = leaky_relu(self.conv1.forward(x), self.slope);
+        let h = leaky_relu(self.conv2.forward(h), self.slope);
+        self.out.forward(h)
+    }
+}
+
+/// Network input (one batch).
+#[derive(Debug, Clone)]
+pub struct RendererInput {
+    /// Feature planes `[B, P, F, T]`.
+    pub planes: Tensor<4>,
+    /// Auxiliary per-frame vector `[B, A, T]`.
+    pub aux: Tensor<3>,
+    /// Capsule STFT, real part `[B, C, F, T]` (used by the residual head).
+    pub x_re: Tensor<4>,
+    /// Capsule STFT, imaginary part `[B, C, F, T]`.
+    pub x_im: Tensor<4>,
+    /// Standardised anthropometry `[B, 12]`.
+    pub anthro: Tensor<2>,
+    /// eMagLS weights for the residual head (`None` for the direct head).
+    pub emagls: Option<EmaglsTensors>,
+}
+
+impl RendererInput {
+    /// Stack scenes into one batch (all scenes must have the same `P`, `A`, `C`, `F`, `T`).
+    ///
+    /// # Errors
+    /// No scenes, scenes of different shapes, or a different number of anthropometry vectors.
+    pub fn from_scenes(
+        scenes: &[&SceneFeatures],
+        anthro: &[Anthropometry],
+        emagls: Option<&EmaglsTensors>,
+        device: &Device,
+    ) -> Result<Self> {
+        let first = scenes.first().ok_or_else(|| NeuralError::Shape {
+            expected: "at least one scene".into(),
+            got: "0".into(),
+        })?;
+        let key = |s: &SceneFeatures| (s.n_planes, s.n_aux, s.n_caps, s.n_bins, s.n_frames);
+        if scenes.iter().any(|s| key(s) != key(first)) || anthro.len() != scenes.len() {
+            return Err(NeuralError::Shape {
+                expected: format!(
+                    "{} scenes of one shape and as many anthropometry vectors",
+                    scenes.len()
+                ),
+                got: format!("{} anthropometry vectors", anthro.len()),
+            });
+        }
+        let b = scenes.len();
+        let (p, a, c, f, t) = key(first);
+        let cat = |get: &dyn Fn(&SceneFeatures) -> &Vec<f32>| -> Vec<f32> {
+            scenes.iter().flat_map(|s| get(s).iter().copied()).collect()
+        };
+        let t4 = |v: Vec<f32>, s: [usize; 4]| Tensor::<4>::from_data(TensorData::new(v, s), device);
+        let anthro_v: Vec<f32> = anthro.iter().flat_map(|x| x.0).collect();
+        Ok(Self {
+            planes: t4(cat(&|s| &s.planes), [b, p, f, t]),
+            aux: Tensor::from_data(TensorData::new(cat(&|s| &s.aux), [b, a, t]), device),
+            x_re: t4(cat(&|s| &s.stft_re), [b, c, f, t]),
+            x_im: t4(cat(&|s| &s.stft_im), [b, c, f, t]),
+            anthro: Tensor::from_data(TensorData::new(anthro_v, [b, ANTHRO_DIM]), device),
+            emagls: emagls.cloned(),
+        })
+    }
+}
+
+/// Network output.
+#[derive(Debug, Clone)]
+pub struct RendererOutput {
+    /// Binaural STFT, real part `[B, 2, F, T]` (ear 0 = left).
+    pub re: Tensor<4>,
+    /// Binaural STFT, imaginary part `[B, 2, F, T]`.
+    pub im: Tensor<4>,
+    /// Predicted source directions, unit vectors `[B, K, 3]` (x front, y left, z up).
+    pub doa: Tensor<3>,
+    /// Bottleneck embedding `[B, T, E]`.
+    pub embedding: Tensor<3>,
+}
+
+/// The full renderer (see the module docs and `NETWORK.md`).
+#[derive(Module, Debug)]
+pub struct NeuralRenderer {
+    enc: Vec<ConvBlock>,
+    pool: MaxPool2d,
+    cbam: Option<Cbam>,
+    bottleneck: Bottleneck,
+    dec: Vec<DecoderStage>,
+    cin: Option<Cin>,
+    ears: Vec<EarBranch>,
+    doa: Linear,
+    n_caps: usize,
+    residual: bool,
+    skip: bool,
+    cbam_stage: usize,
+    freq_multiple: usize,
+    doa_sources: usize,
+    in_planes: usize,
+    aux_dim: usize,
+}
+
+impl ModelConfig {
+    /// Build the network on `device` (Kaiming-normal weights, residual correction at zero).
+    ///
+    /// # Errors
+    /// An invalid configuration ([`ModelConfig::validate`]).
+    pub fn init(&self, device: &Device) -> Result<NeuralRenderer> {
+        self.validate()?;
+        let ch = &self.enc_channels;
+        let mut enc = Vec::with_capacity(ch.len());
+        let mut c_prev = self.in_planes;
+        for &c in ch {
+            enc.push(ConvBlock::new(device, self, c_prev, c));
+            c_prev = c;
+        }
+        let c_b = *ch.last().unwrap_or(&1);
+        let dec = (0..ch.len() - 1)
+            .rev()
+            .map(|i| DecoderStage::new(device, self, ch[i + 1], ch[i]))
+            .collect();
+        let c0 = ch[0];
+        Ok(NeuralRenderer {
+            enc,
+            pool: MaxPool2dConfig::new([2, 1]).with_strides([2, 1]).init(),
+            cbam: self
+                .cbam
+                .then(|| Cbam::new(device, self, ch[self.cbam_stage])),
+            bottleneck: Bottleneck::new(device, self, c_b),
+            dec,
+            cin: self.cin.then(|| Cin::new(device, c0, self.is_causal())),
+            ears: (0..2).map(|_| EarBranch::new(device, self, c0)).collect(),
+            doa: LinearConfig::new(self.embed_dim, 3 * self.doa_sources).init(device),
+            n_caps: self.n_caps,
+            residual: self.head == HeadKind::Residual,
+            skip: self.skip_connections,
+            cbam_stage: self.cbam_stage,
+            freq_multiple: self.freq_multiple(),
+            doa_sources: self.doa_sources,
+            in_planes: self.in_planes,
+            aux_dim: self.aux_dim,
+        })
+    }
+}
+
+impl NeuralRenderer {
+    /// Forward pass.
+    ///
+    /// Shapes: `planes` `[B, P, F, T]`, `aux` `[B, A, T]`, `x_re/x_im` `[B, C, F, T]`, `anthro`
+    /// `[B, 12]` → binaural STFT `[B, 2, F, T]` (re, im), DOA `[B, K, 3]`, embedding `[B, T, E]`.
+    /// `F` is zero-padded internally to a multiple of `2^(stages−1)` and cropped at the output.
+    ///
+    /// # Errors
+    /// Wrong plane/aux/capsule counts, mismatched `F`/`T`/`B`, or a residual head without eMagLS
+    /// weights (or weights of the wrong shape).
+    pub fn forward(&self, input: &RendererInput) -> Result<RendererOutput> {
+        let [b, p, f, t] = input.planes.dims();
+        let [b_a, a, t_a] = input.aux.dims();
+        let [b_x, c, f_x, t_x] = input.x_re.dims();
+        let shape_err = |expected: String, got: String| NeuralError::Shape { expected, got };
+        if p != self.in_planes || a != self.aux_dim {
+            return Err(shape_err(
+                format!("{} planes and {} aux values", self.in_planes, self.aux_dim),
+                format!("{p} planes and {a} aux values"),
+            ));
+        }
+        if b_a != b
+            || t_a != t
+            || (self.residual && (b_x != b || c != self.n_caps || f_x != f || t_x != t))
+        {
+            return Err(shape_err(
+                format!(
+                    "aux [{b}, {a}, {t}], capsule STFT [{b}, {}, {f}, {t}]",
+                    self.n_caps
+                ),
+                format!(
+                    "aux {:?}, capsule STFT {:?}",
+                    input.aux.dims(),
+                    input.x_re.dims()
+                ),
+            ));
+        }
+        let f_pad = f.div_ceil(self.freq_multiple) * self.freq_multiple;
+        let mut h = if f_pad > f {
+            input
+                .planes
+                .clone()
+                .pad([(0, f_pad - f), (0, 0)], PadMode::Constant(0.0))
+        } else {
+            input.planes.clone()
+        };
+        let last = self.enc.len() - 1;
+        let mut skips = Vec::with_capacity(last);
+        for (i, block) in self.enc.iter().enumerate() {
+            h = block.forward(h);
+            if i == self.cbam_stage
+                && let Some(cb) = &self.cbam
+            {
+                h = cb.forward(h);
+            }
+            if i < last {
+                skips.push(h.clone());
+                h = self.pool.forward(h);
+            }
+        }
+        let (mut h, emb) = self.bottleneck.forward(h, input.aux.clone());
+        for stage in &self.dec {
+            let s = skips.pop();
+            h = stage.forward(h, if self.skip { s } else { None });
+        }
+        if let Some(cin) = &self.cin {
+            h = cin.forward(h, input.anthro.clone());
+        }
+        let mut re = Vec::with_capacity(2);
+        let mut im = Vec::with_capacity(2);
+        for (e, ear) in self.ears.iter().enumerate() {
+            let o = ear.forward(h.clone()).narrow(2, 0, f);
+            if self.residual {
+                let w = input.emagls.as_ref().ok_or_else(|| {
+                    NeuralError::Config("the residual head needs eMagLS weights".into())
+                })?;
+                let [_, c_w, f_w, _] = w.re.dims();
+                if c_w != self.n_caps || f_w != f {
+                    return Err(shape_err(
+                        format!("eMagLS weights [2, {}, {f}, 1]", self.n_caps),
+                        format!("{:?}", w.re.dims()),
+                    ));
+                }
+                let dims = [b, self.n_caps, f, t];
+                let w_re =
+                    w.re.clone().narrow(0, e, 1).expand(dims) + o.clone().narrow(1, 0, self.n_caps);
+                let w_im = w.im.clone().narrow(0, e, 1).expand(dims)
+                    + o.narrow(1, self.n_caps, self.n_caps);
+                let (y_re, y_im) =
+                    apply_beamformer(w_re, w_im, input.x_re.clone(), input.x_im.clone());
+                re.push(y_re);
+                im.push(y_im);
+            } else {
+                re.push(o.clone().narrow(1, 0, 1));
+                im.push(o.narrow(1, 1, 1));
+            }
+        }
+        let e_dim = emb.dims()[2];
+        let pooled = emb.clone().mean_dim(1).reshape([b, e_dim]);
+        let d = self.doa.forward(pooled).reshape([b, self.doa_sources, 3]);
+        let norm = d
+            .clone()
+            .powf_scalar(2.0)
+            .sum_dim(2)
+            .add_scalar(1e-8)
+            .sqrt();
+        let doa = d / norm.expand([b, self.doa_sources, 3]);
+        Ok(RendererOutput {
+            re: Tensor::cat(re, 1),
+            im: Tensor::cat(im, 1),
+            doa,
+            embedding: emb,
+        })
+    }
+}

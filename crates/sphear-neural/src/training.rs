@@ -1,0 +1,615 @@
+//! Training on a directory written by `sphear dataset` (streamed from disk, shuffled per epoch),
+//! Adam, the weighted loss, checkpoints with their config and the dataset hash, resumable.
+//!
+//! Layout of a run directory:
+//! ```text
+//! OUT/config.json                the TrainConfig (with the resolved model config)
+//! OUT/checkpoint-NNNNNNNN/       model.bpk (burnpack), optim.bpk, state.json
+//! OUT/loss.csv                   step, total, recon, doa, cues, mrstft, scenes/s
+//! ```
+//! `state.json` holds the step, the dataset hash and the config; a resumed run refuses a checkpoint
+//! whose dataset hash or model config differ.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use sphear_core::wav::read_wav;
+use sphear_render::head::SphericalHead;
+use sphear_sh::array::ArrayGeometry;
+
+use crate::config::{HeadKind, ModelConfig};
+use crate::features::{Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures};
+use crate::heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
+use crate::loss::{LossWeights, Target, WeightedLoss};
+use crate::model::{NeuralRenderer, RendererInput};
+use crate::{NeuralError, Result};
+
+/// Model size preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelPreset {
+    /// [`ModelConfig::lean`].
+    Lean,
+    /// [`ModelConfig::standard`].
+    Standard,
+    /// [`ModelConfig::tiny`] (tests, smoke runs).
+    Tiny,
+}
+
+fn default_preset() -> ModelPreset {
+    ModelPreset::Lean
+}
+fn default_head() -> HeadKind {
+    HeadKind::Residual
+}
+fn default_batch() -> usize {
+    4
+}
+fn default_segment() -> f64 {
+    1.0
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_ckpt() -> usize {
+    500
+}
+fn default_mr() -> Vec<usize> {
+    vec![256, 512, 1024]
+}
+fn default_features() -> FeatureConfig {
+    FeatureConfig::low_latency()
+}
+
+/// A training run (`sphear train CONFIG.toml`; unknown fields are errors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Dataset directory (`sphear dataset … -o DIR`).
+    pub dataset_dir: PathBuf,
+    /// Run directory (checkpoints, config, loss log).
+    pub output_dir: PathBuf,
+    /// Model size.
+    #[serde(default = "default_preset")]
+    pub model: ModelPreset,
+    /// Output head.
+    #[serde(default = "default_head")]
+    pub head: HeadKind,
+    /// Features (default: the low-latency 256/128 STFT).
+    #[serde(default = "default_features")]
+    pub features: FeatureConfig,
+    /// Optimiser steps in total.
+    pub steps: usize,
+    /// Scenes per batch.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Length of the random crop of each scene (s).
+    #[serde(default = "default_segment")]
+    pub segment_s: f64,
+    /// Adam learning rate (the paper: 1e-3).
+    #[serde(default = "default_lr")]
+    pub learning_rate: f64,
+    /// Seed of shuffling and cropping.
+    #[serde(default)]
+    pub seed: u64,
+    /// Steps between checkpoints.
+    #[serde(default = "default_ckpt")]
+    pub checkpoint_every: usize,
+    /// Loss weights.
+    #[serde(default)]
+    pub loss_weights: LossWeights,
+    /// Frame lengths of the multi-resolution STFT loss.
+    #[serde(default = "default_mr")]
+    pub mr_stft_sizes: Vec<usize>,
+    /// Dropout after convolutions (overrides the preset when given).
+    #[serde(default)]
+    pub dropout_conv: Option<f64>,
+}
+
+impl TrainConfig {
+    /// Parse a TOML config.
+    ///
+    /// # Errors
+    /// Syntax errors and unknown fields (with the TOML parser's message).
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| NeuralError::Config(e.to_string()))
+    }
+
+    /// The network config for em32 features.
+    pub fn model_config(&self) -> ModelConfig {
+        let p = self.features.num_planes(32);
+        let a = self.features.num_aux(32);
+        let m = match self.model {
+            ModelPreset::Lean => ModelConfig::lean(p, a, 32),
+            ModelPreset::Standard => ModelConfig::standard(p, a, 32),
+            ModelPreset::Tiny => ModelConfig::tiny(p, a, 32),
+        }
+        .with_head(self.head);
+        match self.dropout_conv {
+            Some(d) => m.with_dropout_conv(d),
+            None => m,
+        }
+    }
+}
+
+/// One dataset item on disk.
+#[derive(Debug, Clone)]
+pub struct DatasetItem {
+    /// Item directory.
+    pub dir: PathBuf,
+}
+
+/// A loaded scene: capsule signals, binaural reference, head-frame source directions (unit
+/// vectors).
+#[derive(Debug, Clone)]
+pub struct LoadedScene {
+    /// `[32][samples]`.
+    pub em32: Vec<Vec<f32>>,
+    /// `[2][samples]`.
+    pub binaural: Vec<Vec<f32>>,
+    /// Source directions relative to the head.
+    pub doa: Vec<[f32; 3]>,
+    /// Sample rate.
+    pub sample_rate_hz: u32,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> NeuralError {
+    NeuralError::Config(format!("{}: {e}", path.display()))
+}
+
+/// Items of a dataset directory (`DIR/chunk-*/item-*/` with a `meta.json`), sorted.
+///
+/// # Errors
+/// Unreadable directory or no complete item.
+pub fn list_dataset(dir: &Path) -> Result<Vec<DatasetItem>> {
+    let items = sphear_sim::dataset::list_items(dir).map_err(|e| io_err(dir, e))?;
+    if items.is_empty() {
+        return Err(NeuralError::Config(format!(
+            "{}: no complete dataset items (DIR/chunk-*/item-*/meta.json)",
+            dir.display()
+        )));
+    }
+    Ok(items.into_iter().map(|dir| DatasetItem { dir }).collect())
+}
+
+/// FNV-1a 64-bit hash of the items' relative paths and `meta.json` contents, in order: identifies
+/// the dataset a checkpoint was trained on.
+///
+/// # Errors
+/// Unreadable `meta.json`.
+pub fn dataset_hash(root: &Path, items: &[DatasetItem]) -> Result<String> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for it in items {
+        let rel = it.dir.strip_prefix(root).unwrap_or(&it.dir);
+        eat(rel.to_string_lossy().as_bytes());
+        let meta = it.dir.join("meta.json");
+        eat(&fs::read(&meta).map_err(|e| io_err(&meta, e))?);
+    }
+    Ok(format!("{h:016x}"))
+}
+
+impl DatasetItem {
+    /// Read the item's `em32.wav`, `binaural.wav` and head-frame source directions.
+    ///
+    /// # Errors
+    /// Missing/unreadable files, wrong channel counts, different lengths or rates.
+    pub fn load(&self) -> Result<LoadedScene> {
+        let p_em = self.dir.join("em32.wav");
+        let p_bin = self.dir.join("binaural.wav");
+        let (i_em, em32) = read_wav(&p_em).map_err(|e| io_err(&p_em, e))?;
+        let (i_bin, binaural) = read_wav(&p_bin).map_err(|e| io_err(&p_bin, e))?;
+        if em32.len() != 32 || binaural.len() != 2 || i_em.frames != i_bin.frames {
+            return Err(NeuralError::Shape {
+                expected: "em32.wav with 32 channels and binaural.wav with 2, same length".into(),
+                got: format!(
+                    "{} and {} channels, {} and {} frames",
+                    em32.len(),
+                    binaural.len(),
+                    i_em.frames,
+                    i_bin.frames
+                ),
+            });
+        }
+        if i_em.sample_rate_hz != i_bin.sample_rate_hz {
+            return Err(NeuralError::Config(format!(
+                "{}: em32 and binaural rates differ",
+                self.dir.display()
+            )));
+        }
+        let p_meta = self.dir.join("meta.json");
+        let text = fs::read_to_string(&p_meta).map_err(|e| io_err(&p_meta, e))?;
+        let meta: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| io_err(&p_meta, e))?;
+        let mut doa = Vec::new();
+        if let Some(srcs) = meta["scene"]["sources"].as_array() {
+            for s in srcs {
+                let (Some(az), Some(el)) = (
+                    s["head_azimuth_deg"].as_f64(),
+                    s["head_elevation_deg"].as_f64(),
+                ) else {
+                    continue;
+                };
+                let u =
+                    sphear_core::Direction::new(az.to_radians(), el.to_radians()).to_cartesian();
+                doa.push([u[0] as f32, u[1] as f32, u[2] as f32]);
+            }
+        }
+        if doa.is_empty() {
+            return Err(NeuralError::Config(format!(
+                "{}: no source directions in scene.sources",
+                p_meta.display()
+            )));
+        }
+        Ok(LoadedScene {
+            em32,
+            binaural,
+            doa,
+            sample_rate_hz: i_em.sample_rate_hz,
+        })
+    }
+}
+
+/// Training state saved with every checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointState {
+    /// Optimiser steps done.
+    pub step: usize,
+    /// [`dataset_hash`] of the training data.
+    pub dataset_hash: String,
+    /// The run's config.
+    pub config: TrainConfig,
+    /// The model config (JSON of [`ModelConfig`]).
+    pub model_config: String,
+}
+
+/// Progress of one step (for a progress bar / log).
+#[derive(Debug, Clone, Copy)]
+pub struct StepReport {
+    /// Step just done (1-based).
+    pub step: usize,
+    /// Total steps.
+    pub steps: usize,
+    /// Loss terms: total, recon, doa, cues, mrstft.
+    pub loss: [f32; 5],
+    /// Scenes per second over this step (data loading + features + forward + backward + update).
+    pub scenes_per_s: f64,
+}
+
+/// Summary of a run.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// Step reached.
+    pub step: usize,
+    /// Step the run started from (0 or a checkpoint).
+    pub resumed_from: usize,
+    /// Mean throughput of this invocation (scenes/s).
+    pub scenes_per_s: f64,
+    /// Last loss terms.
+    pub last_loss: [f32; 5],
+    /// Parameters of the model.
+    pub num_params: usize,
+}
+
+fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
+    let rd = fs::read_dir(out).ok()?;
+    rd.filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let step: usize = name.strip_prefix("checkpoint-")?.parse().ok()?;
+            e.path()
+                .join("state.json")
+                .exists()
+                .then_some((step, e.path()))
+        })
+        .max_by_key(|(s, _)| *s)
+}
+
+/// Random crop of `len` samples of a scene (whole scene when shorter), same offset for all
+/// channels.
+fn crop(scene: &LoadedScene, len: usize, rng: &mut ChaCha8Rng) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let total = scene.em32[0].len();
+    let len = len.min(total);
+    let off = if total > len {
+        rng.random_range(0..=total - len)
+    } else {
+        0
+    };
+    let cut = |v: &Vec<Vec<f32>>| v.iter().map(|c| c[off..off + len].to_vec()).collect();
+    (cut(&scene.em32), cut(&scene.binaural))
+}
+
+/// Everything a training step needs that does not change between steps.
+struct Trainer {
+    fx: FeatureExtractor,
+    emagls: Option<EmaglsTensors>,
+    loss: WeightedLoss,
+    device: Device,
+}
+
+impl Trainer {
+    fn batch(
+        &self,
+        scenes: &[LoadedScene],
+        seg: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(RendererInput, Target)> {
+        let mut feats: Vec<SceneFeatures> = Vec::with_capacity(scenes.len());
+        let mut bins: Vec<Vec<Vec<f32>>> = Vec::with_capacity(scenes.len());
+        for s in scenes {
+            let (em, bi) = crop(s, seg, rng);
+            feats.push(self.fx.extract(&em)?);
+            bins.push(bi);
+        }
+        let len = bins.iter().map(|b| b[0].len()).min().unwrap_or(0);
+        let (f_n, t_n) = (feats[0].n_bins, feats[0].n_frames);
+        if feats.iter().any(|f| f.n_frames != t_n) {
+            return Err(NeuralError::Config(
+                "scenes of a batch must be at least segment_s long".into(),
+            ));
+        }
+        let b = scenes.len();
+        let mut t_re = vec![0.0f32; b * 2 * f_n * t_n];
+        let mut t_im = vec![0.0f32; b * 2 * f_n * t_n];
+        let mut time = Vec::with_capacity(b * 2 * len);
+        for (i, bi) in bins.iter().enumerate() {
+            for (e, x) in bi.iter().enumerate() {
+                time.extend_from_slice(&x[..len]);
+                for (t, fr) in self.fx.stft().analyze(&x[..len]).iter().enumerate() {
+                    for (k, v) in fr.iter().enumerate() {
+                        let j = ((i * 2 + e) * f_n + k) * t_n + t;
+                        t_re[j] = v.re;
+                        t_im[j] = v.im;
+                    }
+                }
+            }
+        }
+        // Pad every scene's DOA list to the batch maximum by repeating its first source (the
+        // matching loss is a min over predictions, so a repeated target adds no new direction).
+        let s_max = scenes.iter().map(|s| s.doa.len()).max().unwrap_or(1);
+        let mut doa = Vec::with_capacity(b * s_max * 3);
+        for s in scenes {
+            for j in 0..s_max {
+                doa.extend_from_slice(s.doa.get(j).unwrap_or(&s.doa[0]));
+            }
+        }
+        let refs: Vec<&SceneFeatures> = feats.iter().collect();
+        let anthro = vec![Anthropometry::default(); b];
+        let input = RendererInput::from_scenes(&refs, &anthro, self.emagls.as_ref(), &self.device)?;
+        let dev = &self.device;
+        let target = Target {
+            re: Tensor::from_data(TensorData::new(t_re, [b, 2, f_n, t_n]), dev),
+            im: Tensor::from_data(TensorData::new(t_im, [b, 2, f_n, t_n]), dev),
+            time: Tensor::from_data(TensorData::new(time, [b, 2, len]), dev),
+            doa: Tensor::from_data(TensorData::new(doa, [b, s_max, 3]), dev),
+        };
+        Ok((input, target))
+    }
+}
+
+fn record_err(e: impl std::fmt::Display) -> NeuralError {
+    NeuralError::Config(format!("checkpoint: {e}"))
+}
+
+/// Train (or resume) the run described by `cfg` on `device` (an autodiff device, e.g.
+/// `Device::flex().autodiff()`), calling `progress` after every step. The binaural targets come
+/// from the dataset; the residual head's eMagLS weights are designed for the embedded spherical
+/// head (the dataset's own HRTF is not recorded in its metadata yet).
+///
+/// # Errors
+/// Bad config, unreadable data, a checkpoint from another dataset or model config, I/O errors.
+pub fn train(
+    cfg: &TrainConfig,
+    device: &Device,
+    mut progress: impl FnMut(&StepReport),
+) -> Result<TrainSummary> {
+    if cfg.batch_size == 0 || cfg.segment_s <= 0.0 || cfg.checkpoint_every == 0 {
+        return Err(NeuralError::Config(
+            "batch_size, segment_s and checkpoint_every must be > 0".into(),
+        ));
+    }
+    let items = list_dataset(&cfg.dataset_dir)?;
+    let hash = dataset_hash(&cfg.dataset_dir, &items)?;
+    let fs_hz = items[0].load()?.sample_rate_hz;
+    let fcfg = FeatureConfig {
+        sample_rate_hz: f64::from(fs_hz),
+        ..cfg.features.clone()
+    };
+    let array = ArrayGeometry::em32();
+    let model_cfg = cfg.model_config();
+    let model_json = serde_json::to_string(&model_cfg).map_err(record_err)?;
+    let emagls = match cfg.head {
+        HeadKind::Residual => {
+            let hrtf = SphericalHead::default()
+                .build(f64::from(fs_hz))
+                .map_err(NeuralError::from)?;
+            Some(
+                EmaglsWeights::design(&hrtf, &array, fcfg.n_fft, &EmaglsDesign::default())?
+                    .to_tensors(device),
+            )
+        }
+        HeadKind::Direct => None,
+    };
+    let trainer = Trainer {
+        fx: FeatureExtractor::new(&fcfg, &array)?,
+        emagls,
+        loss: WeightedLoss::new(
+            fcfg.n_fft,
+            fcfg.hop,
+            f64::from(fs_hz),
+            &cfg.mr_stft_sizes,
+            cfg.loss_weights,
+            device,
+        )?,
+        device: device.clone(),
+    };
+    fs::create_dir_all(&cfg.output_dir).map_err(|e| io_err(&cfg.output_dir, e))?;
+
+    let mut model: NeuralRenderer = model_cfg.init(device)?;
+    let mut optim = AdamConfig::new().init();
+    let mut step = 0usize;
+    if let Some((s, dir)) = latest_checkpoint(&cfg.output_dir) {
+        let text = fs::read_to_string(dir.join("state.json")).map_err(|e| io_err(&dir, e))?;
+        let state: CheckpointState = serde_json::from_str(&text).map_err(record_err)?;
+        if state.dataset_hash != hash || state.model_config != model_json {
+            return Err(NeuralError::Config(format!(
+                "{}: checkpoint was trained on dataset {} with another or the same model config; \
+                 this run has dataset {hash} — use a new output_dir",
+                dir.display(),
+                state.dataset_hash
+            )));
+        }
+        model = model
+            .try_load_file(dir.join("model.bpk"))
+            .map_err(record_err)?;
+        optim = optim.load(dir.join("optim.bpk")).map_err(record_err)?;
+        step = s;
+    }
+    let resumed_from = step;
+    let cfg_json = serde_json::to_string_pretty(cfg).map_err(record_err)?;
+    fs::write(cfg.output_dir.join("config.json"), cfg_json)
+        .map_err(|e| io_err(&cfg.output_dir, e))?;
+    let log_path = cfg.output_dir.join("loss.csv");
+    let new_log = !log_path.exists();
+    let mut log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| io_err(&log_path, e))?;
+    if new_log {
+        writeln!(log, "step,total,recon,doa,cues,mrstft,scenes_per_s")
+            .map_err(|e| io_err(&log_path, e))?;
+    }
+
+    let seg = (cfg.segment_s * f64::from(fs_hz)).round() as usize;
+    let per_epoch = items.len().div_ceil(cfg.batch_size);
+    let t_run = std::time::Instant::now();
+    let mut scenes_done = 0usize;
+    let mut last = [0.0f32; 5];
+    while step < cfg.steps {
+        // Epoch order and crops depend only on (seed, epoch, step): a resumed run continues the
+        // same sequence.
+        let epoch = step / per_epoch;
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+            cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
+        ));
+        let j = step % per_epoch;
+        let idx = &order[j * cfg.batch_size..((j + 1) * cfg.batch_size).min(order.len())];
+        let t0 = std::time::Instant::now();
+        let scenes: Vec<LoadedScene> = idx
+            .iter()
+            .map(|&i| items[i].load())
+            .collect::<Result<_>>()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(step as u64));
+        let (input, target) = trainer.batch(&scenes, seg, &mut rng)?;
+        let out = model.forward(&input)?;
+        let terms = trainer.loss.compute(&out, &target)?;
+        let v = |t: &Tensor<1>| -> f32 {
+            t.clone()
+                .into_data()
+                .try_to_vec::<f32>()
+                .ok()
+                .and_then(|x| x.first().copied())
+                .unwrap_or(f32::NAN)
+        };
+        last = [
+            v(&terms.total),
+            v(&terms.recon),
+            v(&terms.doa),
+            v(&terms.cues),
+            v(&terms.mrstft),
+        ];
+        if !last[0].is_finite() {
+            return Err(NeuralError::NonFinite(format!("loss at step {step}")));
+        }
+        let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+        model = optim.step(cfg.learning_rate, model, grads);
+        step += 1;
+        scenes_done += scenes.len();
+        let rate = scenes.len() as f64 / t0.elapsed().as_secs_f64();
+        writeln!(
+            log,
+            "{step},{},{},{},{},{},{rate:.3}",
+            last[0], last[1], last[2], last[3], last[4]
+        )
+        .map_err(|e| io_err(&log_path, e))?;
+        progress(&StepReport {
+            step,
+            steps: cfg.steps,
+            loss: last,
+            scenes_per_s: rate,
+        });
+        if step % cfg.checkpoint_every == 0 || step == cfg.steps {
+            save_checkpoint(
+                &cfg.output_dir,
+                step,
+                &model,
+                &optim,
+                &hash,
+                cfg,
+                &model_json,
+            )?;
+        }
+    }
+    Ok(TrainSummary {
+        step,
+        resumed_from,
+        scenes_per_s: scenes_done as f64 / t_run.elapsed().as_secs_f64().max(1e-9),
+        last_loss: last,
+        num_params: model.num_params(),
+    })
+}
+
+fn save_checkpoint(
+    out: &Path,
+    step: usize,
+    model: &NeuralRenderer,
+    optim: &burn::optim::ModuleOptimizer,
+    hash: &str,
+    cfg: &TrainConfig,
+    model_json: &str,
+) -> Result<()> {
+    let dir = out.join(format!("checkpoint-{step:08}"));
+    let tmp = out.join(format!(".checkpoint-{step:08}.tmp"));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    model
+        .clone()
+        .save_file(tmp.join("model.bpk"))
+        .map_err(record_err)?;
+    optim.save(tmp.join("optim.bpk")).map_err(record_err)?;
+    let state = CheckpointState {
+        step,
+        dataset_hash: hash.to_string(),
+        config: cfg.clone(),
+        model_config: model_json.to_string(),
+    };
+    let text = serde_json::to_string_pretty(&state).map_err(record_err)?;
+    fs::write(tmp.join("state.json"), text).map_err(|e| io_err(&tmp, e))?;
+    let _ = fs::remove_dir_all(&dir);
+    fs::rename(&tmp, &dir).map_err(|e| io_err(&dir, e))?;
+    Ok(())
+}
+
+/// [`train`] on the pure-Rust CPU backend (`Device::flex().autodiff()`).
+///
+/// # Errors
+/// As [`train`].
+pub fn train_cpu(cfg: &TrainConfig, progress: impl FnMut(&StepReport)) -> Result<TrainSummary> {
+    train(cfg, &Device::flex().autodiff(), progress)
+}
