@@ -153,13 +153,10 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
             (InputKind::Ambix { order: file_order }, file_order)
         }
     };
-    if args.method == Some(MethodArg::Dirac) {
-        return run_dirac(args, &input, order);
-    }
     let method = match (args.method, format) {
         (Some(MethodArg::Ls), _) => Method::Ls,
         (Some(MethodArg::Foa), _) => Method::MagLs,
-        (Some(MethodArg::Dirac), _) => unreachable_dirac()?,
+        (Some(MethodArg::Dirac), _) => return run_dirac(args, &input, order),
         (Some(MethodArg::Magls), _) => Method::MagLs,
         (Some(MethodArg::Emagls), _) => Method::EMagLs2,
         (Some(MethodArg::EmaglsSh), _) => Method::EMagLsSh,
@@ -167,27 +164,7 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
         (None, InputFormat::Ambix) => Method::MagLs,
     };
     let fs = info.sample_rate_hz as f64;
-    let hrtf = match &args.anthropometry {
-        Some(p) => {
-            let set = crate::cmd_personalize::personal_hrtf_set(p, fs)?;
-            sphear_render::hrtf_source::ResolvedHrtf {
-                origin: set.name().to_string(),
-                set,
-                notes: vec!["personalised by the CVAE (sphear-personalize)".into()],
-            }
-        }
-        None => resolve_hrtf(args.hrtf.as_deref(), fs)?,
-    };
-    eprintln!(
-        "HRTF: {} ({} directions, {} taps at {} Hz)",
-        hrtf.origin,
-        hrtf.set.len(),
-        hrtf.set.ir_len(),
-        fs
-    );
-    for n in &hrtf.notes {
-        eprintln!("HRTF: {n}");
-    }
+    let hrtf = render_hrtf(args, fs)?;
     let cfg = DecoderConfig {
         method,
         order,
@@ -241,8 +218,31 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn unreachable_dirac() -> Result<Method> {
-    bail!("internal: DirAC is handled by run_dirac")
+/// The HRTF for rendering at `fs`: personalised from `--anthropometry`, else `--hrtf`, the
+/// system default or the embedded head ([`resolve_hrtf`]); logged with its notes.
+fn render_hrtf(args: &RenderArgs, fs: f64) -> Result<sphear_render::hrtf_source::ResolvedHrtf> {
+    let hrtf = match &args.anthropometry {
+        Some(p) => {
+            let set = crate::cmd_personalize::personal_hrtf_set(p, fs)?;
+            sphear_render::hrtf_source::ResolvedHrtf {
+                origin: set.name().to_string(),
+                set,
+                notes: vec!["personalised by the CVAE (sphear-personalize)".into()],
+            }
+        }
+        None => resolve_hrtf(args.hrtf.as_deref(), fs)?,
+    };
+    eprintln!(
+        "HRTF: {} ({} directions, {} taps at {} Hz)",
+        hrtf.origin,
+        hrtf.set.len(),
+        hrtf.set.ir_len(),
+        fs
+    );
+    for n in &hrtf.notes {
+        eprintln!("HRTF: {n}");
+    }
+    Ok(hrtf)
 }
 
 /// DirAC path: read the whole file, first-order AmbiX (encoded with the project encoder for array
@@ -253,14 +253,7 @@ fn run_dirac(args: &RenderArgs, input: &InputKind, order: usize) -> Result<ExitC
     }
     let (info, chans) = read_wav(&args.input)?;
     let fs = info.sample_rate_hz as f64;
-    let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
-    eprintln!(
-        "HRTF: {} ({} directions, {} taps at {} Hz)",
-        hrtf.origin,
-        hrtf.set.len(),
-        hrtf.set.ir_len(),
-        fs
-    );
+    let hrtf = render_hrtf(args, fs)?;
     let t0 = std::time::Instant::now();
     let set = std::sync::Arc::new(hrtf.set);
     let dirac = dirac_renderer(&set, &DiracConfig::default())?;
