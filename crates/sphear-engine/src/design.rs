@@ -36,7 +36,8 @@ use nalgebra::DMatrix;
 use num_complex::Complex64;
 use sphear_hrtf::{Ear, HrtfSet};
 use sphear_render::design::{
-    BinDesign, apply_diffuse_constraint, design_bins, design_to_fir, hrtf_spectra, weights_to_fir,
+    BinDesign, apply_diffuse_constraint, design_bins, design_to_fir, hrtf_set_spectra,
+    weights_to_fir,
 };
 use sphear_render::steering::SteeringTable;
 use sphear_render::{InputKind, Method};
@@ -220,13 +221,7 @@ impl ShDomainDesign {
             },
             beta: cfg.beta,
         };
-        let left: Vec<&[f32]> = (0..hrtf.len())
-            .map(|i| &hrtf.ir(i, Ear::Left)[onset..])
-            .collect();
-        let right: Vec<&[f32]> = (0..hrtf.len())
-            .map(|i| &hrtf.ir(i, Ear::Right)[onset..])
-            .collect();
-        let h = hrtf_spectra(&left, &right, design_len);
+        let h = hrtf_set_spectra(hrtf, onset, design_len);
         let dirs = hrtf.directions();
         let sh_fit = |order: usize| {
             let y = to_complex(&sh_matrix(order, dirs, Norm::Sn3d));

@@ -21,8 +21,8 @@ use burn::prelude::*;
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 
-use sphear_hrtf::{Ear, HrtfSet};
-use sphear_render::design::{BinDesign, design_bins, hrtf_spectra};
+use sphear_hrtf::HrtfSet;
+use sphear_render::design::{BinDesign, design_bins, hrtf_set_spectra};
 use sphear_render::steering::SteeringTable;
 use sphear_sh::array::ArrayGeometry;
 
@@ -98,9 +98,7 @@ impl EmaglsWeights {
             magls_cutoff_hz: Some(opts.magls_cutoff_hz),
             beta: opts.beta,
         };
-        let left: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Left)).collect();
-        let right: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Right)).collect();
-        let h = hrtf_spectra(&left, &right, n_fft);
+        let h = hrtf_set_spectra(hrtf, 0, n_fft);
         let table = SteeringTable::new(array, hrtf.directions(), fs / 2.0, opts.speed_m_s);
         let ws: Vec<DMatrix<Complex64>> =
             design_bins(&bd, |k| table.matrix(bd.freq_hz(k)), |k| h[k].clone());

@@ -4,7 +4,7 @@
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 use sphear_core::Direction;
-use sphear_hrtf::{Ear, HrtfSet};
+use sphear_hrtf::HrtfSet;
 use sphear_sh::array::ArrayGeometry;
 use sphear_sh::encoder::{EncoderConfig, EncoderDesign};
 use sphear_sh::rotation::{
@@ -13,7 +13,7 @@ use sphear_sh::rotation::{
 use sphear_sh::sh::{Norm, num_channels, sh_matrix};
 
 use crate::design::{
-    BinDesign, apply_diffuse_constraint, design_bins, design_to_fir, hrtf_spectra,
+    BinDesign, apply_diffuse_constraint, design_bins, design_to_fir, hrtf_set_spectra,
 };
 use crate::steering::SteeringTable;
 use crate::{RenderError, Result};
@@ -166,9 +166,7 @@ impl BinauralDecoder {
             cfg.pitch_deg.to_radians(),
             cfg.roll_deg.to_radians(),
         );
-        let left: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Left)).collect();
-        let right: Vec<&[f32]> = (0..hrtf.len()).map(|i| hrtf.ir(i, Ear::Right)).collect();
-        let h = hrtf_spectra(&left, &right, design_len);
+        let h = hrtf_set_spectra(hrtf, 0, design_len);
         let dirs = hrtf.directions();
 
         let filters = match (input, cfg.method) {

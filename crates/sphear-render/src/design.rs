@@ -230,6 +230,26 @@ pub fn design_to_fir(
         .collect()
 }
 
+/// [`hrtf_spectra`] of every direction of `hrtf`, each IR starting `onset_samples` in (0 = as
+/// measured; a low-latency design drops the set's common leading delay).
+///
+/// # Panics
+/// `onset_samples` beyond the IR length.
+pub fn hrtf_set_spectra(
+    hrtf: &sphear_hrtf::HrtfSet,
+    onset_samples: usize,
+    filter_len: usize,
+) -> Vec<DMatrix<Complex64>> {
+    use sphear_hrtf::Ear;
+    let left: Vec<&[f32]> = (0..hrtf.len())
+        .map(|i| &hrtf.ir(i, Ear::Left)[onset_samples..])
+        .collect();
+    let right: Vec<&[f32]> = (0..hrtf.len())
+        .map(|i| &hrtf.ir(i, Ear::Right)[onset_samples..])
+        .collect();
+    hrtf_spectra(&left, &right, filter_len)
+}
+
 /// Spectra of HRIRs on the design grid: `[bin] → [D × 2]`, HRIRs truncated (with a short
 /// fade-out) or zero-padded to `filter_len`.
 pub fn hrtf_spectra(
