@@ -28,7 +28,8 @@ pub struct CorrelationPeak {
     pub lag_samples: i64,
 }
 
-fn normalised_xcorr(a: &[f32], b: &[f32]) -> Result<Vec<f64>> {
+/// Energies of a checked pair (equal length, finite, non-empty), both nonzero.
+fn checked_energies(a: &[f32], b: &[f32]) -> Result<(f64, f64)> {
     check_pair(a, b, "first signal", "second signal")?;
     let (ea, eb) = (energy(a), energy(b));
     if ea <= 0.0 || eb <= 0.0 {
@@ -41,6 +42,11 @@ fn normalised_xcorr(a: &[f32], b: &[f32]) -> Result<Vec<f64>> {
             .into(),
         });
     }
+    Ok((ea, eb))
+}
+
+fn normalised_xcorr(a: &[f32], b: &[f32]) -> Result<Vec<f64>> {
+    let (ea, eb) = checked_energies(a, b)?;
     let norm = 1.0 / (ea * eb).sqrt();
     Ok(xcorr(&to_f64(a), &to_f64(b))
         .into_iter()
@@ -53,18 +59,7 @@ fn normalised_xcorr(a: &[f32], b: &[f32]) -> Result<Vec<f64>> {
 /// # Errors
 /// Empty/non-finite/mismatched or silent inputs.
 pub fn ncc_lag0(a: &[f32], b: &[f32]) -> Result<f64> {
-    check_pair(a, b, "first signal", "second signal")?;
-    let (ea, eb) = (energy(a), energy(b));
-    if ea <= 0.0 || eb <= 0.0 {
-        return Err(EvalError::Silent {
-            what: if ea <= 0.0 {
-                "first signal"
-            } else {
-                "second signal"
-            }
-            .into(),
-        });
-    }
+    let (ea, eb) = checked_energies(a, b)?;
     let c: f64 = a
         .iter()
         .zip(b)
