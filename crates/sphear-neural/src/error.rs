@@ -18,6 +18,12 @@ pub enum NeuralError {
     /// Non-finite samples or features.
     #[error("non-finite value in {0}")]
     NonFinite(String),
+    /// This build has no embedded default model (`crates/sphear-neural/model/` was empty when it
+    /// was compiled).
+    #[error(
+        "no embedded model: this build was compiled without crates/sphear-neural/model/{{config.json,model.bpk}}; pass a model directory (--model DIR)"
+    )]
+    NoEmbeddedModel,
     /// Error of the eMagLS design (sphear-render).
     #[error(transparent)]
     Render(#[from] sphear_render::RenderError),

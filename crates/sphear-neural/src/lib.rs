@@ -13,6 +13,7 @@
 //!   U-Net decoder with skips, CIN on the anthropometry, two ear branches.
 //! * [`heads`]: direct complex-STFT output, or the residual beamformer head around eMagLS.
 //! * [`loss`]: reconstruction, DOA, binaural-cue and multi-resolution STFT terms, weighted.
+//! * [`infer`]: load a model directory (or the embedded model), streamed chunked inference.
 //! * [`training`]: Adam on a `sphear dataset` directory, streamed and shuffled, checkpoints with
 //!   config and dataset hash, resumable.
 //!
@@ -22,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod features;
 pub mod heads;
+pub mod infer;
 pub mod loss;
 pub mod model;
 pub mod training;
@@ -31,4 +33,5 @@ pub use error::{NeuralError, Result};
 pub use features::{Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures, Stft};
 pub use heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
 pub use loss::{LossTerms, LossWeights, Target, WeightedLoss};
+pub use infer::{LoadedModel, NeuralBinaural, NeuralStream, StreamConfig};
 pub use model::{NeuralRenderer, RendererInput, RendererOutput};

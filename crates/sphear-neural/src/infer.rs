@@ -1,0 +1,659 @@
+//! Inference: load a trained model, render em32 capsule signals to binaural with the network,
+//! streamed in chunks of STFT frames with overlapping context so that memory stays bounded on
+//! long inputs.
+//!
+//! ## Model directory
+//! A model directory holds what a training checkpoint holds (see [`crate::training`]):
+//! * `config.json` — the [`TrainConfig`] of the run (model preset, head, feature settings). When
+//!   it also has a `model_config` entry (a [`ModelConfig`] as a JSON object, or as a JSON string
+//!   as in a checkpoint's `state.json`), that resolved network config wins over the preset.
+//!   An optional `anthropometry_standardizer` `{ "mean": [12], "std": [12] }` gives the z-score
+//!   statistics of the 12 listener measures the model was trained with.
+//! * `model.bpk` — the burnpack weights (f32 or f16; cast to the module's f32 on load).
+//!
+//! The **embedded default model** is `crates/sphear-neural/model/{config.json,model.bpk}`:
+//! `build.rs` sets `cfg(sphear_embedded_model)` when both files exist, and they are then compiled
+//! in with `include_bytes!` ([`LoadedModel::embedded`]). A build without them still compiles and
+//! [`LoadedModel::embedded`] returns [`NeuralError::NoEmbeddedModel`].
+//!
+//! ## Streaming
+//! [`NeuralStream`] is a [`BlockProcessor`]: each block of `chunk_frames · hop` samples releases
+//! `chunk_frames` new STFT frames. The network runs on those frames plus `left_context_frames`
+//! earlier frames and (offline, non-causal models only) `right_context_frames` later frames; only
+//! the new frames' outputs are kept and overlap-added. Features are exact per frame (each frame's
+//! features depend only on that frame's samples); the network's recurrent, attention and
+//! normalisation statistics see the chunk with its context instead of the whole file. The
+//! latency is `right_context_frames · hop + n_fft − hop` samples (removed by
+//! [`sphear_core::stream::process_file`]).
+//!
+//! ## Residual weights
+//! The residual head's base weights `W_eMagLS` are designed for the HRTF set given to
+//! [`NeuralBinaural::new`] (the `--hrtf` of `sphear render`, or the personalised set) on the
+//! model's STFT grid ([`EmaglsWeights::design`]).
+//!
+//! ## Anthropometry
+//! [`anthropometry_from_measures`] maps the 12 per-ear measures of a listener TOML
+//! (`sphear-personalize`'s feature order and units) to the 12-D [`Anthropometry`]: each ear's
+//! measures are z-scored with the given standardiser and the two ears are averaged (the head
+//! measures are the same for both ears; the pinna measures become the mean of both pinnae).
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use num_complex::Complex32;
+use realfft::{ComplexToReal, RealFftPlanner};
+use serde::Deserialize;
+use std::sync::Arc;
+
+use sphear_core::stream::BlockProcessor;
+use sphear_hrtf::HrtfSet;
+use sphear_sh::array::ArrayGeometry;
+
+use crate::config::{HeadKind, ModelConfig};
+use crate::features::{ANTHRO_DIM, Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures};
+use crate::heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
+use crate::model::{NeuralRenderer, RendererInput};
+use crate::training::TrainConfig;
+use crate::{NeuralError, Result};
+
+/// File name of the config in a model directory.
+pub const CONFIG_FILE: &str = "config.json";
+/// File name of the weights in a model directory.
+pub const WEIGHTS_FILE: &str = "model.bpk";
+
+#[cfg(sphear_embedded_model)]
+const EMBEDDED: Option<(&[u8], &[u8])> = Some((
+    include_bytes!("../model/config.json"),
+    include_bytes!("../model/model.bpk"),
+));
+#[cfg(not(sphear_embedded_model))]
+const EMBEDDED: Option<(&[u8], &[u8])> = None;
+
+/// Whether this build has an embedded default model.
+pub fn has_embedded_model() -> bool {
+    EMBEDDED.is_some()
+}
+
+/// Z-score statistics of the 12 listener measures.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AnthroStandardizer {
+    /// Means, in the listener TOML's units.
+    pub mean: Vec<f64>,
+    /// Standard deviations (same units).
+    pub std: Vec<f64>,
+}
+
+/// Map a listener's per-ear measures (`[left, right]`, the 12 measures of `sphear-personalize`
+/// in its order and units) to the standardised [`Anthropometry`]: z-score per ear with `stdz`,
+/// then the mean of the two ears.
+///
+/// # Errors
+/// A standardiser without 12 finite means and 12 positive standard deviations.
+pub fn anthropometry_from_measures(
+    measures: &[[f64; ANTHRO_DIM]; 2],
+    stdz: &AnthroStandardizer,
+) -> Result<Anthropometry> {
+    if stdz.mean.len() != ANTHRO_DIM
+        || stdz.std.len() != ANTHRO_DIM
+        || stdz.mean.iter().any(|m| !m.is_finite())
+        || stdz.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+    {
+        return Err(NeuralError::Config(format!(
+            "anthropometry standardiser needs {ANTHRO_DIM} finite means and positive standard deviations"
+        )));
+    }
+    let mut a = [0.0f32; ANTHRO_DIM];
+    for (i, v) in a.iter_mut().enumerate() {
+        let z: f64 = measures
+            .iter()
+            .map(|ear| (ear[i] - stdz.mean[i]) / stdz.std[i])
+            .sum::<f64>()
+            / 2.0;
+        *v = z as f32;
+    }
+    Ok(Anthropometry(a))
+}
+
+#[derive(Debug, Deserialize)]
+struct ModelDirExtras {
+    #[serde(default)]
+    model_config: Option<serde_json::Value>,
+    #[serde(default)]
+    anthropometry_standardizer: Option<AnthroStandardizer>,
+}
+
+/// A model ready for inference (on a non-autodiff device).
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    /// Network config.
+    pub model_config: ModelConfig,
+    /// Feature settings the model was trained with.
+    pub features: FeatureConfig,
+    /// Standardiser of the listener measures, when the model directory has one.
+    pub anthro_standardizer: Option<AnthroStandardizer>,
+    /// The network.
+    pub renderer: NeuralRenderer,
+    /// Where it came from (a path, "embedded" or "initialised").
+    pub source: String,
+}
+
+fn cfg_err(what: &str, e: impl std::fmt::Display) -> NeuralError {
+    NeuralError::Config(format!("{what}: {e}"))
+}
+
+/// Parse a model directory's `config.json` into the network and feature configs (and the
+/// optional standardiser).
+///
+/// # Errors
+/// Invalid JSON, not a [`TrainConfig`], or an invalid `model_config`.
+pub fn parse_model_config(
+    json: &[u8],
+) -> Result<(ModelConfig, FeatureConfig, Option<AnthroStandardizer>)> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| cfg_err(CONFIG_FILE, e))?;
+    let extras: ModelDirExtras =
+        serde_json::from_value(v.clone()).map_err(|e| cfg_err(CONFIG_FILE, e))?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("model_config");
+        obj.remove("anthropometry_standardizer");
+    }
+    let tc: TrainConfig = serde_json::from_value(v).map_err(|e| cfg_err(CONFIG_FILE, e))?;
+    let model_config = match extras.model_config {
+        Some(serde_json::Value::String(s)) => {
+            serde_json::from_str(&s).map_err(|e| cfg_err("model_config", e))?
+        }
+        Some(obj) => serde_json::from_value(obj).map_err(|e| cfg_err("model_config", e))?,
+        None => tc.model_config(),
+    };
+    let model_config: ModelConfig = model_config;
+    model_config.validate()?;
+    Ok((
+        model_config,
+        tc.features,
+        extras.anthropometry_standardizer,
+    ))
+}
+
+impl LoadedModel {
+    /// Load `DIR/config.json` and `DIR/model.bpk` onto `device` (a non-autodiff device, e.g.
+    /// `Device::flex()`).
+    ///
+    /// # Errors
+    /// Missing or unreadable files, an invalid config, weights that do not fit the network.
+    pub fn from_dir(dir: &Path, device: &Device) -> Result<Self> {
+        let read = |name: &str| {
+            let p = dir.join(name);
+            std::fs::read(&p).map_err(|e| cfg_err(&p.display().to_string(), e))
+        };
+        Self::from_bytes(
+            &read(CONFIG_FILE)?,
+            &read(WEIGHTS_FILE)?,
+            device,
+            &dir.display().to_string(),
+        )
+    }
+
+    /// Load from the contents of `config.json` and `model.bpk`.
+    ///
+    /// # Errors
+    /// As [`LoadedModel::from_dir`].
+    pub fn from_bytes(config: &[u8], weights: &[u8], device: &Device, source: &str) -> Result<Self> {
+        let (model_config, features, anthro_standardizer) = parse_model_config(config)?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+            .map_err(|e| cfg_err(&format!("{source}: {WEIGHTS_FILE}"), e))?
+            .cast_to_module_dtype();
+        let renderer = model_config
+            .init(device)?
+            .try_load_record(record)
+            .map_err(|e| cfg_err(&format!("{source}: {WEIGHTS_FILE}"), e))?;
+        Ok(Self {
+            model_config,
+            features,
+            anthro_standardizer,
+            renderer,
+            source: source.to_string(),
+        })
+    }
+
+    /// The embedded default model (see the module docs).
+    ///
+    /// # Errors
+    /// [`NeuralError::NoEmbeddedModel`] when this build has none; as [`LoadedModel::from_bytes`].
+    pub fn embedded(device: &Device) -> Result<Self> {
+        match EMBEDDED {
+            Some((c, w)) => Self::from_bytes(c, w, device, "embedded"),
+            None => Err(NeuralError::NoEmbeddedModel),
+        }
+    }
+
+    /// An untrained network (Kaiming init; the residual correction starts at exactly zero, so a
+    /// residual-head model renders eMagLS). For parity tests and benchmarks.
+    ///
+    /// # Errors
+    /// An invalid config.
+    pub fn initialised(
+        model_config: ModelConfig,
+        features: FeatureConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let renderer = model_config.init(device)?;
+        Ok(Self {
+            model_config,
+            features,
+            anthro_standardizer: None,
+            renderer,
+            source: "initialised".into(),
+        })
+    }
+}
+
+/// Chunking of the streamed inference (in STFT frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// New frames per chunk (block length `chunk_frames · hop` samples).
+    pub chunk_frames: usize,
+    /// Earlier frames run with each chunk (outputs discarded).
+    pub left_context_frames: usize,
+    /// Later frames run with each chunk for non-causal models (outputs discarded; adds
+    /// `right_context_frames · hop` samples of latency). Ignored (0) for causal models.
+    pub right_context_frames: usize,
+}
+
+impl Default for StreamConfig {
+    /// 256 new frames (0.68 s at hop 128, 48 kHz), 64 frames of context on each side.
+    fn default() -> Self {
+        Self {
+            chunk_frames: 256,
+            left_context_frames: 64,
+            right_context_frames: 64,
+        }
+    }
+}
+
+/// A model bound to an array, an HRTF set (its eMagLS base weights) and a listener: renders
+/// chunks of frames (`&self`, shareable).
+#[derive(Clone)]
+pub struct NeuralBinaural {
+    model: NeuralRenderer,
+    fx: FeatureExtractor,
+    emagls: Option<EmaglsTensors>,
+    anthro: Anthropometry,
+    causal: bool,
+    n_caps: usize,
+    device: Device,
+    inv: Arc<dyn ComplexToReal<f32>>,
+}
+
+impl std::fmt::Debug for NeuralBinaural {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeuralBinaural")
+            .field("stft", self.fx.stft())
+            .field("residual", &self.emagls.is_some())
+            .field("causal", &self.causal)
+            .field("anthro", &self.anthro)
+            .finish()
+    }
+}
+
+impl NeuralBinaural {
+    /// Bind `model` to `array` (must have the model's capsule count), `hrtf` (its rate must be
+    /// the model's feature rate; the residual head's eMagLS weights are designed for it) and the
+    /// listener `anthro`.
+    ///
+    /// # Errors
+    /// Capsule-count or sample-rate mismatch, eMagLS design errors.
+    pub fn new(
+        model: &LoadedModel,
+        array: &ArrayGeometry,
+        hrtf: &HrtfSet,
+        anthro: Anthropometry,
+        device: &Device,
+    ) -> Result<Self> {
+        let mc = &model.model_config;
+        if array.num_capsules() != mc.n_caps {
+            return Err(NeuralError::Shape {
+                expected: format!("an array of {} capsules (the model's)", mc.n_caps),
+                got: format!("{} ({})", array.num_capsules(), array.name),
+            });
+        }
+        let fs = hrtf.sample_rate_hz();
+        if (fs - model.features.sample_rate_hz).abs() > 1e-6 {
+            return Err(NeuralError::Config(format!(
+                "the model was trained at {} Hz, the input/HRTF is at {fs} Hz (resample the input)",
+                model.features.sample_rate_hz
+            )));
+        }
+        let fx = FeatureExtractor::new(&model.features, array)?;
+        if fx.config().num_planes(mc.n_caps) != mc.in_planes
+            || fx.config().num_aux(mc.n_caps) != mc.aux_dim
+        {
+            return Err(NeuralError::Config(format!(
+                "feature settings give {} planes and {} aux values, the network takes {} and {}",
+                fx.config().num_planes(mc.n_caps),
+                fx.config().num_aux(mc.n_caps),
+                mc.in_planes,
+                mc.aux_dim
+            )));
+        }
+        let emagls = match mc.head {
+            HeadKind::Residual => Some(
+                EmaglsWeights::design(hrtf, array, model.features.n_fft, &EmaglsDesign::default())?
+                    .to_tensors(device),
+            ),
+            HeadKind::Direct => None,
+        };
+        let inv = RealFftPlanner::<f32>::new().plan_fft_inverse(model.features.n_fft);
+        Ok(Self {
+            model: model.renderer.clone(),
+            fx,
+            emagls,
+            anthro,
+            causal: mc.is_causal(),
+            n_caps: mc.n_caps,
+            device: device.clone(),
+            inv,
+        })
+    }
+
+    /// Whether the network is causal in time.
+    pub fn is_causal(&self) -> bool {
+        self.causal
+    }
+
+    /// The feature extractor (STFT settings).
+    pub fn features(&self) -> &FeatureExtractor {
+        &self.fx
+    }
+
+    /// Run the network on the frames of `seg` (`[capsule][sample]`, a segment of the signal
+    /// that starts at the first sample of its first frame and ends at the last sample of its
+    /// last frame, i.e. `(n − 1)·hop + n_fft` samples for `n` frames) and return the binaural
+    /// STFT of frames `keep.0 .. keep.1` of the segment as `[ear][frame][bin]`.
+    ///
+    /// # Errors
+    /// Segment of the wrong length or channel count, non-finite input, network errors.
+    pub fn render_frames(
+        &self,
+        seg: &[Vec<f32>],
+        keep: (usize, usize),
+    ) -> Result<[Vec<Vec<Complex32>>; 2]> {
+        let stft = self.fx.stft();
+        let (n_fft, hop) = (stft.n_fft(), stft.hop());
+        let len = seg.first().map_or(0, Vec::len);
+        if len < n_fft || (len - n_fft) % hop != 0 {
+            return Err(NeuralError::Shape {
+                expected: format!("(n − 1)·{hop} + {n_fft} samples"),
+                got: len.to_string(),
+            });
+        }
+        let n = (len - n_fft) / hop + 1;
+        if keep.0 >= keep.1 || keep.1 > n {
+            return Err(NeuralError::Shape {
+                expected: format!("a frame range inside 0..{n}"),
+                got: format!("{}..{}", keep.0, keep.1),
+            });
+        }
+        // The extractor pads `n_fft − hop` zeros before the segment: its frame `j0` is the
+        // segment's first full frame.
+        let j0 = n_fft / hop - 1;
+        let sf = slice_frames(&self.fx.extract(seg)?, j0, n);
+        let input = RendererInput::from_scenes(
+            &[&sf],
+            &[self.anthro],
+            self.emagls.as_ref(),
+            &self.device,
+        )?;
+        let out = self.model.forward(&input)?;
+        let [_, _, f_n, t_n] = out.re.dims();
+        let vals = |t: Tensor<4>| -> Result<Vec<f32>> {
+            t.into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| NeuralError::Config(format!("network output: {e:?}")))
+        };
+        let (re, im) = (vals(out.re)?, vals(out.im)?);
+        let ear = |e: usize| -> Vec<Vec<Complex32>> {
+            (keep.0..keep.1)
+                .map(|t| {
+                    (0..f_n)
+                        .map(|k| {
+                            let i = (e * f_n + k) * t_n + t;
+                            Complex32::new(re[i], im[i])
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        Ok([ear(0), ear(1)])
+    }
+
+    /// A streaming processor with `cfg` chunking.
+    ///
+    /// # Errors
+    /// `chunk_frames` 0.
+    pub fn stream(&self, cfg: StreamConfig) -> Result<NeuralStream> {
+        NeuralStream::new(self.clone(), cfg)
+    }
+
+    /// Render whole in-memory capsule signals (`[capsule][sample]`) to `[2][sample]`, streamed
+    /// with `cfg` (memory bounded by the chunk, not the signal length; the output has the input's
+    /// length and no latency).
+    ///
+    /// # Errors
+    /// As [`NeuralStream`] processing.
+    pub fn render(&self, capsules: &[Vec<f32>], cfg: StreamConfig) -> Result<Vec<Vec<f32>>> {
+        let mut s = self.stream(cfg)?;
+        sphear_core::stream::process_buffers(&mut s, capsules)
+            .map_err(|e| NeuralError::Config(e.to_string()))
+    }
+}
+
+/// Frames `j0 .. j0 + n` of `sf`.
+fn slice_frames(sf: &SceneFeatures, j0: usize, n: usize) -> SceneFeatures {
+    let t_all = sf.n_frames;
+    let cut = |v: &[f32], rows: usize| -> Vec<f32> {
+        let mut out = Vec::with_capacity(rows * n);
+        for r in 0..rows {
+            out.extend_from_slice(&v[r * t_all + j0..r * t_all + j0 + n]);
+        }
+        out
+    };
+    SceneFeatures {
+        n_caps: sf.n_caps,
+        n_bins: sf.n_bins,
+        n_frames: n,
+        len_samples: sf.len_samples,
+        planes: cut(&sf.planes, sf.n_planes * sf.n_bins),
+        n_planes: sf.n_planes,
+        aux: cut(&sf.aux, sf.n_aux),
+        n_aux: sf.n_aux,
+        stft_re: cut(&sf.stft_re, sf.n_caps * sf.n_bins),
+        stft_im: cut(&sf.stft_im, sf.n_caps * sf.n_bins),
+    }
+}
+
+/// Streaming neural renderer (a [`BlockProcessor`], see the module docs). Sample indices below
+/// are absolute input positions; frame `t` covers samples `t·hop − (n_fft − hop) .. t·hop + hop`.
+#[derive(Debug)]
+pub struct NeuralStream {
+    net: NeuralBinaural,
+    cfg: StreamConfig,
+    n_fft: usize,
+    hop: usize,
+    /// Input history `[capsule]`, starting at absolute sample `hist_start`.
+    hist: Vec<Vec<f32>>,
+    hist_start: i64,
+    /// Samples received.
+    received: i64,
+    /// Next frame to render.
+    next_frame: i64,
+    /// Overlap-add accumulator `[ear]`, starting at absolute sample `ola_start`.
+    ola: [Vec<f32>; 2],
+    ola_start: i64,
+    window_gain: Vec<f32>,
+    frame_buf: Vec<f32>,
+    scratch: Vec<Complex32>,
+}
+
+impl NeuralStream {
+    /// Stream `net` with `cfg` (right context forced to 0 for causal models).
+    ///
+    /// # Errors
+    /// `chunk_frames` 0.
+    pub fn new(net: NeuralBinaural, mut cfg: StreamConfig) -> Result<Self> {
+        if cfg.chunk_frames == 0 {
+            return Err(NeuralError::Config("chunk_frames must be > 0".into()));
+        }
+        if net.causal {
+            cfg.right_context_frames = 0;
+        }
+        let stft = net.fx.stft();
+        let (n_fft, hop) = (stft.n_fft(), stft.hop());
+        let gain = 2.0 * hop as f32 / n_fft as f32 / n_fft as f32;
+        let window_gain = stft.window().iter().map(|w| w * gain).collect();
+        let caps = net.n_caps;
+        let first = -((n_fft - hop) as i64);
+        Ok(Self {
+            frame_buf: vec![0.0; n_fft],
+            scratch: net.inv.make_scratch_vec(),
+            net,
+            cfg,
+            n_fft,
+            hop,
+            hist: vec![Vec::new(); caps],
+            hist_start: 0,
+            received: 0,
+            next_frame: 0,
+            ola: [Vec::new(), Vec::new()],
+            ola_start: first,
+            window_gain,
+        })
+    }
+
+    /// The chunking in use.
+    pub fn config(&self) -> StreamConfig {
+        self.cfg
+    }
+
+    fn frame_start(&self, t: i64) -> i64 {
+        t * self.hop as i64 - (self.n_fft - self.hop) as i64
+    }
+
+    fn run_chunk(&mut self, t1: i64) -> Result<()> {
+        let t0 = self.next_frame;
+        let e0 = (t0 - self.cfg.left_context_frames as i64).max(0);
+        let e1 = t1 + self.cfg.right_context_frames as i64;
+        let (s0, s1) = (self.frame_start(e0), self.frame_start(e1 - 1) + self.n_fft as i64);
+        let seg: Vec<Vec<f32>> = self
+            .hist
+            .iter()
+            .map(|h| {
+                (s0..s1)
+                    .map(|i| {
+                        let j = i - self.hist_start;
+                        if i < 0 || j < 0 || j as usize >= h.len() {
+                            0.0
+                        } else {
+                            h[j as usize]
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let frames = self
+            .net
+            .render_frames(&seg, ((t0 - e0) as usize, (t1 - e0) as usize))?;
+        let need = (self.frame_start(t1 - 1) + self.n_fft as i64 - self.ola_start) as usize;
+        for (e, ear) in frames.iter().enumerate() {
+            if self.ola[e].len() < need {
+                self.ola[e].resize(need, 0.0);
+            }
+            for (i, spec) in ear.iter().enumerate() {
+                let mut spec = spec.clone();
+                spec[0].im = 0.0;
+                let last = spec.len() - 1;
+                spec[last].im = 0.0;
+                let _ = self.net.inv.process_with_scratch(
+                    &mut spec,
+                    &mut self.frame_buf,
+                    &mut self.scratch,
+                );
+                let off = (self.frame_start(t0 + i as i64) - self.ola_start) as usize;
+                for (n, (v, w)) in self.frame_buf.iter().zip(&self.window_gain).enumerate() {
+                    self.ola[e][off + n] += v * w;
+                }
+            }
+        }
+        self.next_frame = t1;
+        Ok(())
+    }
+}
+
+
+impl BlockProcessor for NeuralStream {
+    fn num_inputs(&self) -> usize {
+        self.net.n_caps
+    }
+    fn num_outputs(&self) -> usize {
+        2
+    }
+    fn block_len(&self) -> usize {
+        self.cfg.chunk_frames * self.hop
+    }
+    /// `right_context_frames · hop + n_fft − hop`.
+    fn latency_samples(&self) -> usize {
+        self.cfg.right_context_frames * self.hop + self.n_fft - self.hop
+    }
+    fn process(
+        &mut self,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+    ) -> sphear_core::Result<()> {
+        let b = self.block_len();
+        if input.len() != self.net.n_caps || input.iter().any(|c| c.len() != b) {
+            return Err(sphear_core::CoreError::InvalidArgument(format!(
+                "neural stream takes {} channels of {b} samples",
+                self.net.n_caps
+            )));
+        }
+        for (h, x) in self.hist.iter_mut().zip(input) {
+            h.extend_from_slice(x);
+        }
+        self.received += b as i64;
+        // Frames whose samples (with the right context) have all arrived.
+        let t1 = self.received / self.hop as i64 - self.cfg.right_context_frames as i64;
+        if t1 > self.next_frame {
+            self.run_chunk(t1)
+                .map_err(|e| sphear_core::CoreError::InvalidArgument(e.to_string()))?;
+        }
+        // Samples before frame_start(next_frame) are final; emit the block ending there.
+        let end = self.frame_start(t1);
+        let start = end - b as i64;
+        for (e, out) in output.iter_mut().enumerate() {
+            for (n, o) in out.iter_mut().enumerate() {
+                let j = start + n as i64 - self.ola_start;
+                *o = if j >= 0 && (j as usize) < self.ola[e].len() {
+                    self.ola[e][j as usize]
+                } else {
+                    0.0
+                };
+            }
+        }
+        // Drop what no later chunk needs.
+        let drop_ola = (end - self.ola_start).clamp(0, self.ola[0].len() as i64) as usize;
+        for o in &mut self.ola {
+            o.drain(..drop_ola.min(o.len()));
+        }
+        self.ola_start += drop_ola as i64;
+        let keep_from =
+            self.frame_start((self.next_frame - self.cfg.left_context_frames as i64).max(0));
+        let drop_hist = (keep_from - self.hist_start).clamp(0, self.hist[0].len() as i64) as usize;
+        for h in &mut self.hist {
+            h.drain(..drop_hist);
+        }
+        self.hist_start += drop_hist as i64;
+        Ok(())
+    }
+}

@@ -1,0 +1,273 @@
+//! The inference path (`sphear_neural::infer`): parity of the untrained residual head with the
+//! STFT-domain eMagLS through the streamed, chunked renderer; model directories round-trip;
+//! the embedded-model switch; the anthropometry mapping.
+
+mod common;
+
+use burn::module::Module;
+use burn::prelude::*;
+use num_complex::{Complex32, Complex64};
+use sphear_core::Direction;
+use sphear_neural::config::{ModelConfig, TemporalKind};
+use sphear_neural::features::{Anthropometry, FeatureConfig, FeatureExtractor};
+use sphear_neural::heads::{EmaglsDesign, EmaglsWeights};
+use sphear_neural::infer::{
+    AnthroStandardizer, LoadedModel, NeuralBinaural, StreamConfig, anthropometry_from_measures,
+    has_embedded_model,
+};
+use sphear_neural::training::TrainConfig;
+use sphear_neural::NeuralError;
+use sphear_render::head::SphericalHead;
+use sphear_render::sim::{PlaneWaveSource, simulate_array};
+use sphear_sh::array::ArrayGeometry;
+
+const FS: f64 = 48_000.0;
+
+fn capsules(len: usize) -> Vec<Vec<f32>> {
+    let srcs = vec![
+        PlaneWaveSource {
+            direction: Direction::new(60f64.to_radians(), 10f64.to_radians()),
+            signal: common::noise(len, 31, 0.3),
+        },
+        PlaneWaveSource {
+            direction: Direction::new((-120f64).to_radians(), (-20f64).to_radians()),
+            signal: common::noise(len, 32, 0.2),
+        },
+    ];
+    simulate_array(
+        &ArrayGeometry::em32(),
+        &srcs,
+        FS,
+        sphear_core::SPEED_OF_SOUND_M_S,
+    )
+}
+
+/// `Σ_c W_eMagLS(e, c, k) X_c(k, t)` in f64 over the whole signal, synthesised by WOLA.
+fn stft_emagls(caps: &[Vec<f32>], fc: &FeatureConfig) -> Vec<Vec<f32>> {
+    let array = ArrayGeometry::em32();
+    let hrtf = SphericalHead::default().build(FS).expect("head");
+    let w = EmaglsWeights::design(&hrtf, &array, fc.n_fft, &EmaglsDesign::default()).expect("w");
+    let fx = FeatureExtractor::new(fc, &array).expect("fx");
+    let stft = fx.stft();
+    let specs: Vec<Vec<Vec<Complex32>>> = caps.iter().map(|x| stft.analyze(x)).collect();
+    (0..2)
+        .map(|e| {
+            let frames: Vec<Vec<Complex32>> = (0..specs[0].len())
+                .map(|t| {
+                    (0..stft.n_bins())
+                        .map(|k| {
+                            let mut y = Complex64::new(0.0, 0.0);
+                            for (c, s) in specs.iter().enumerate() {
+                                let x = s[t][k];
+                                y += w.w[e][c][k] * Complex64::new(x.re as f64, x.im as f64);
+                            }
+                            Complex32::new(y.re as f32, y.im as f32)
+                        })
+                        .collect()
+                })
+                .collect();
+            stft.synthesize(&frames, caps[0].len()).expect("synth")
+        })
+        .collect()
+}
+
+/// Largest |a − b| over both ears relative to the largest |b|.
+fn max_rel(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
+    let mut err = 0.0f64;
+    let mut peak = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.len(), y.len());
+        for (p, q) in x.iter().zip(y) {
+            err = err.max((*p as f64 - *q as f64).abs());
+            peak = peak.max((*q as f64).abs());
+        }
+    }
+    err / peak
+}
+
+fn binaural(model: &LoadedModel) -> NeuralBinaural {
+    let hrtf = SphericalHead::default().build(FS).expect("head");
+    NeuralBinaural::new(
+        model,
+        &ArrayGeometry::em32(),
+        &hrtf,
+        Anthropometry::default(),
+        &Device::flex(),
+    )
+    .expect("bind")
+}
+
+/// Tolerance of the parity: float32 network arithmetic against an f64 reference (the STFT,
+/// beamformer sum and WOLA in f32 give relative errors of ~1e-7, see NETWORK.md).
+const PARITY_TOL: f64 = 1e-5;
+
+#[test]
+fn untrained_lean_model_renders_stft_emagls_through_the_stream() {
+    let fc = FeatureConfig::low_latency();
+    let caps = capsules(9_000);
+    let reference = stft_emagls(&caps, &fc);
+    let dev = Device::flex();
+    // The lean model is causal (no right context); a Bi-GRU variant needs right context and so
+    // exercises the latency path of the stream.
+    for temporal in [TemporalKind::CausalGru, TemporalKind::BiGru] {
+        let mc = ModelConfig::lean(fc.num_planes(32), fc.num_aux(32), 32).with_temporal(temporal);
+        let model = LoadedModel::initialised(mc, fc.clone(), &dev).expect("model");
+        let net = binaural(&model);
+        for sc in [
+            StreamConfig {
+                chunk_frames: 16,
+                left_context_frames: 5,
+                right_context_frames: 7,
+            },
+            StreamConfig {
+                chunk_frames: 100,
+                left_context_frames: 0,
+                right_context_frames: 3,
+            },
+        ] {
+            let out = net.render(&caps, sc).expect("render");
+            assert_eq!(out.len(), 2);
+            let rel = max_rel(&out, &reference);
+            println!("{temporal:?} {sc:?}: max rel. error vs STFT-domain eMagLS {rel:.2e}");
+            assert!(rel < PARITY_TOL, "{temporal:?} {sc:?}: {rel:.2e}");
+        }
+    }
+}
+
+#[test]
+fn untrained_model_at_paper_stft_renders_stft_emagls() {
+    let fc = FeatureConfig::paper();
+    let caps = capsules(6_000);
+    let reference = stft_emagls(&caps, &fc);
+    let dev = Device::flex();
+    let mc = ModelConfig::tiny(fc.num_planes(32), fc.num_aux(32), 32);
+    let model = LoadedModel::initialised(mc, fc, &dev).expect("model");
+    let out = binaural(&model)
+        .render(&caps, StreamConfig::default())
+        .expect("render");
+    let rel = max_rel(&out, &reference);
+    println!("1024/512 tiny: max rel. error vs STFT-domain eMagLS {rel:.2e}");
+    assert!(rel < PARITY_TOL, "{rel:.2e}");
+}
+
+/// A model directory in the checkpoint layout: `config.json` (TrainConfig JSON) and `model.bpk`.
+fn write_model_dir(dir: &std::path::Path, model: &LoadedModel, tc: &TrainConfig) {
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(tc).expect("json"),
+    )
+    .expect("config");
+    model
+        .renderer
+        .clone()
+        .save_file(dir.join("model.bpk"))
+        .expect("save");
+}
+
+#[test]
+fn model_directory_round_trip_gives_the_same_output() {
+    let tc = TrainConfig::from_toml_str(
+        "dataset_dir = 'unused'\noutput_dir = 'unused'\nsteps = 1\nmodel = 'tiny'\n",
+    )
+    .expect("toml");
+    let dev = Device::flex();
+    // Perturb the weights away from the init so that the round trip is not trivially eMagLS:
+    // a model whose residual output layer is non-zero (the direct head has random outputs).
+    let tc = TrainConfig {
+        head: sphear_neural::HeadKind::Direct,
+        ..tc
+    };
+    let model =
+        LoadedModel::initialised(tc.model_config(), tc.features.clone(), &dev).expect("init");
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_model_dir(tmp.path(), &model, &tc);
+    let loaded = LoadedModel::from_dir(tmp.path(), &dev).expect("load");
+    assert_eq!(loaded.model_config.enc_channels, model.model_config.enc_channels);
+    assert_eq!(loaded.features, model.features);
+    let caps = capsules(4_000);
+    let sc = StreamConfig::default();
+    let a = binaural(&model).render(&caps, sc).expect("a");
+    let b = binaural(&loaded).render(&caps, sc).expect("b");
+    let peak = a.iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(peak > 0.0, "the direct head at init renders something");
+    assert_eq!(a, b);
+
+    // Wrong layout: a missing weights file is an error naming it.
+    std::fs::remove_file(tmp.path().join("model.bpk")).expect("rm");
+    let err = LoadedModel::from_dir(tmp.path(), &dev).expect_err("missing weights");
+    assert!(err.to_string().contains("model.bpk"), "{err}");
+}
+
+#[test]
+fn model_config_entry_overrides_the_preset() {
+    let tc = TrainConfig::from_toml_str(
+        "dataset_dir = 'unused'\noutput_dir = 'unused'\nsteps = 1\nmodel = 'lean'\n",
+    )
+    .expect("toml");
+    let tiny = ModelConfig::tiny(tc.features.num_planes(32), tc.features.num_aux(32), 32);
+    let mut v = serde_json::to_value(&tc).expect("json");
+    v["model_config"] = serde_json::Value::String(serde_json::to_string(&tiny).expect("json"));
+    let (mc, fc, stdz) =
+        sphear_neural::infer::parse_model_config(v.to_string().as_bytes()).expect("parse");
+    assert_eq!(mc.enc_channels, tiny.enc_channels);
+    assert_eq!(fc, tc.features);
+    assert!(stdz.is_none());
+}
+
+#[test]
+fn embedded_model_is_there_or_a_clear_error() {
+    let dev = Device::flex();
+    match LoadedModel::embedded(&dev) {
+        Ok(m) => {
+            assert!(has_embedded_model());
+            assert_eq!(m.source, "embedded");
+            assert_eq!(m.model_config.n_caps, 32);
+        }
+        Err(e) => {
+            assert!(!has_embedded_model());
+            assert!(matches!(e, NeuralError::NoEmbeddedModel), "{e}");
+            assert!(e.to_string().contains("--model DIR"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn anthropometry_is_the_mean_z_score_of_both_ears() {
+    let stdz = AnthroStandardizer {
+        mean: (0..12).map(|i| i as f64).collect(),
+        std: vec![2.0; 12],
+    };
+    let mut ears = [[0.0f64; 12]; 2];
+    for i in 0..12 {
+        ears[0][i] = i as f64 + 2.0; // +1σ
+        ears[1][i] = i as f64 - 2.0 * if i < 5 { -1.0 } else { 3.0 }; // head +1σ, pinna −3σ
+    }
+    let a = anthropometry_from_measures(&ears, &stdz).expect("map");
+    for i in 0..12 {
+        let want = if i < 5 { 1.0 } else { -1.0 };
+        assert!((a.0[i] - want).abs() < 1e-6, "{i}: {}", a.0[i]);
+    }
+    let bad = AnthroStandardizer {
+        mean: vec![0.0; 12],
+        std: vec![0.0; 12],
+    };
+    assert!(anthropometry_from_measures(&ears, &bad).is_err());
+}
+
+#[test]
+fn rate_and_capsule_mismatches_are_errors() {
+    let fc = FeatureConfig::low_latency();
+    let dev = Device::flex();
+    let mc = ModelConfig::tiny(fc.num_planes(32), fc.num_aux(32), 32);
+    let model = LoadedModel::initialised(mc, fc, &dev).expect("model");
+    let hrtf = SphericalHead::default().build(44_100.0).expect("head");
+    let e = NeuralBinaural::new(
+        &model,
+        &ArrayGeometry::em32(),
+        &hrtf,
+        Anthropometry::default(),
+        &dev,
+    )
+    .expect_err("rate");
+    assert!(e.to_string().contains("48000"), "{e}");
+}
