@@ -16,7 +16,7 @@ use crate::progress::FrameProgress;
     after_help = "Writes REPORT_DIR/rows.csv and rows.json (one row per scene x method x capsule count x metric \
 [x band], with scene metadata), summary.md (tables per method, RT60, source count, capsule count) and PNG plots \
 (polar_*.png, band_errors.png, vs_rt60.png, vs_sources.png, vs_channels.png, summary.png).\n\nMethods: ls, magls, \
-emagls (eMagLS2), emagls-sh, foa (order-1 MagLS), dirac, and the sanity anchors reference and swapped-ears. \
+emagls (eMagLS2), emagls-sh, foa (order-1 MagLS), dirac, neural (full em32 only; --model DIR or the embedded model), and the sanity anchors reference and swapped-ears. \
 Capsule counts 32/16/8: well-spread em32 subsets (greedy farthest-point), decoders designed for the subset."
 )]
 pub struct EvalArgs {
@@ -41,6 +41,9 @@ pub struct EvalArgs {
     /// HRTF (SOFA) for the scenes and decoders (default: system default SOFA, else the embedded head).
     #[arg(long)]
     pub hrtf: Option<PathBuf>,
+    /// Model directory of the neural method (config.json + model.bpk); default: the embedded model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Capsule counts of the channel-count study (first = full array for the other views).
     #[arg(long, default_value = "32,16,8", value_delimiter = ',')]
     pub channels: Vec<usize>,
@@ -71,6 +74,9 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
     let mut cfg = EvalConfig::new(source, methods, args.output.clone());
     cfg.channels = args.channels.clone();
     cfg.hrtf = args.hrtf.clone();
+    if let Some(dir) = &args.model {
+        cfg.neural_model = sphear_harness::methods::NeuralModelSource::Dir(dir.clone());
+    }
     eprintln!("designing decoders and scoring scenes ...");
     let bar = std::sync::Mutex::new(None::<FrameProgress>);
     let outcome = run_eval(&cfg, &|done, total| {

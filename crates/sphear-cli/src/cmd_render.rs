@@ -44,6 +44,10 @@ pub enum MethodArg {
     /// order; direct part with the HRTF of that direction, diffuse part decorrelated with the HRTF
     /// set's diffuse-field interaural coherence. Processes the file in memory.
     Dirac,
+    /// The neural renderer (sphear-neural): the trained network, streamed in chunks of STFT
+    /// frames; with the residual head its base weights are eMagLS designed for the chosen HRTF,
+    /// and --anthropometry also conditions the network. Array (em32) input only.
+    Neural,
 }
 
 /// Arguments of `sphear render`.
@@ -100,6 +104,10 @@ pub struct RenderArgs {
     /// Processing block length in samples.
     #[arg(long, default_value_t = 4096)]
     pub block: usize,
+    /// Model directory for --method neural (config.json + model.bpk, a training checkpoint);
+    /// default: the model embedded at build time.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
 /// Run the command.
@@ -153,10 +161,20 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
             (InputKind::Ambix { order: file_order }, file_order)
         }
     };
+    if args.method == Some(MethodArg::Neural) {
+        if format != InputFormat::Em32 {
+            bail!("--method neural takes array (em32) input, not AmbiX");
+        }
+        return run_neural(args, &array, &info);
+    }
+    if args.model.is_some() {
+        bail!("--model applies to --method neural only");
+    }
     let method = match (args.method, format) {
         (Some(MethodArg::Ls), _) => Method::Ls,
         (Some(MethodArg::Foa), _) => Method::MagLs,
         (Some(MethodArg::Dirac), _) => return run_dirac(args, &input, order),
+        (Some(MethodArg::Neural), _) => unreachable!("handled above"),
         (Some(MethodArg::Magls), _) => Method::MagLs,
         (Some(MethodArg::Emagls), _) => Method::EMagLs2,
         (Some(MethodArg::EmaglsSh), _) => Method::EMagLsSh,
@@ -290,6 +308,84 @@ fn run_dirac(args: &RenderArgs, input: &InputKind, order: usize) -> Result<ExitC
         num_inputs_desc(input, order),
         args.output.display(),
         el
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Neural path: load the model (--model DIR or the embedded one), design its eMagLS base weights
+/// for the HRTF, map --anthropometry to the network's conditioning, stream the file.
+fn run_neural(
+    args: &RenderArgs,
+    array: &ArrayGeometry,
+    info: &sphear_core::wav::WavInfo,
+) -> Result<ExitCode> {
+    use sphear_neural::infer::{
+        AnthroStandardizer, LoadedModel, NeuralBinaural, StreamConfig,
+        anthropometry_from_measures, cpu_device,
+    };
+    if args.yaw != 0.0 || args.pitch != 0.0 || args.roll != 0.0 {
+        bail!("--method neural does not rotate the head (--yaw/--pitch/--roll must be 0)");
+    }
+    let fs = info.sample_rate_hz as f64;
+    let dev = cpu_device();
+    let t0 = std::time::Instant::now();
+    let model = match &args.model {
+        Some(dir) => LoadedModel::from_dir(dir, &dev)
+            .with_context(|| format!("--model {}", dir.display()))?,
+        None => LoadedModel::embedded(&dev)?,
+    };
+    let hrtf = render_hrtf(args, fs)?;
+    let anthro = match &args.anthropometry {
+        Some(p) => {
+            let listener = sphear_personalize::listener::read_listener(p)?;
+            let stdz = match &model.anthro_standardizer {
+                Some(s) => s.clone(),
+                None => {
+                    // The model directory has no statistics: use the CIPIC training subjects'
+                    // of the embedded HRTF personalisation (same 12 measures, same order).
+                    let s = sphear_personalize::listener::embedded_model()?
+                        .meta
+                        .standardizer;
+                    AnthroStandardizer {
+                        mean: s.mean,
+                        std: s.std,
+                    }
+                }
+            };
+            anthropometry_from_measures(&listener.features, &stdz)?
+        }
+        None => sphear_neural::Anthropometry::default(),
+    };
+    let net = NeuralBinaural::new(&model, array, &hrtf.set, anthro, &dev)?;
+    let mut stream = net.stream(StreamConfig::default())?;
+    let mc = &model.model_config;
+    eprintln!(
+        "neural model {} ({} parameters, {:?}, {:?} head, STFT {}/{}), chunks of {} frames, latency {} samples (removed), {:.2} s",
+        model.source,
+        model.num_params(),
+        mc.temporal,
+        mc.head,
+        model.features.n_fft,
+        model.features.hop,
+        stream.config().chunk_frames,
+        sphear_core::stream::BlockProcessor::latency_samples(&stream),
+        t0.elapsed().as_secs_f64()
+    );
+    let bar = FrameProgress::new(info.frames, "rendering");
+    let t1 = std::time::Instant::now();
+    process_file(&mut stream, &args.input, &args.output, &mut |d, t| {
+        bar.update(d, t)
+    })?;
+    bar.finish();
+    let dur_s = info.frames as f64 / fs;
+    let el = t1.elapsed().as_secs_f64();
+    eprintln!(
+        "rendered {} ({:.2} s) with the neural renderer -> {} in {:.2} s (real-time factor {:.3})",
+        args.input.display(),
+        dur_s,
+        args.output.display(),
+        el,
+        el / dur_s.max(1e-9)
     );
     Ok(ExitCode::SUCCESS)
 }

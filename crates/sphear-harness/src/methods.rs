@@ -16,6 +16,9 @@ use sphear_sh::rotation::IDENTITY;
 use sphear_sh::sh::{Norm, sh_matrix};
 use sphear_sim::receiver::Receiver;
 
+use sphear_neural::Anthropometry;
+use sphear_neural::infer::{LoadedModel, NeuralBinaural, StreamConfig, cpu_device};
+
 use crate::{HarnessError, Result};
 
 /// A method the harness can score.
@@ -33,6 +36,8 @@ pub enum MethodId {
     Foa,
     /// DirAC ([`sphear_render::dirac`]).
     Dirac,
+    /// The neural renderer ([`sphear_neural::infer`]; full em32 only).
+    Neural,
     /// Sanity anchor: the binaural reference itself (perfect scores).
     Reference,
     /// Sanity anchor: eMagLS2 with the ears swapped (a known-bad method).
@@ -41,13 +46,14 @@ pub enum MethodId {
 
 impl MethodId {
     /// All methods, in report order.
-    pub const ALL: [MethodId; 8] = [
+    pub const ALL: [MethodId; 9] = [
         MethodId::Ls,
         MethodId::MagLs,
         MethodId::EMagLs,
         MethodId::EMagLsSh,
         MethodId::Foa,
         MethodId::Dirac,
+        MethodId::Neural,
         MethodId::Reference,
         MethodId::SwappedEars,
     ];
@@ -61,6 +67,7 @@ impl MethodId {
             MethodId::EMagLsSh => "emagls-sh",
             MethodId::Foa => "foa",
             MethodId::Dirac => "dirac",
+            MethodId::Neural => "neural",
             MethodId::Reference => "reference",
             MethodId::SwappedEars => "swapped-ears",
         }
@@ -249,8 +256,22 @@ pub struct DecoderBank {
     subsets: BTreeMap<usize, CapsuleSubset>,
     firs: BTreeMap<(MethodId, usize), BinauralDecoder>,
     dirac: Option<DiracRenderer>,
+    neural: Option<std::sync::Mutex<NeuralBinaural>>,
     cues: Option<CueTable>,
 }
+
+/// Where the neural method's model comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NeuralModelSource {
+    /// The model embedded at build time ([`LoadedModel::embedded`]).
+    #[default]
+    Embedded,
+    /// A model directory (`config.json` + `model.bpk`).
+    Dir(std::path::PathBuf),
+}
+
+/// Capsule count the neural method renders (the model's input is the full em32).
+pub const NEURAL_CHANNELS: usize = 32;
 
 impl DecoderBank {
     /// Design for `methods` on the capsule counts `channels` (each in [`CHANNEL_COUNTS`] or any
@@ -259,6 +280,20 @@ impl DecoderBank {
     /// # Errors
     /// Any design failing.
     pub fn design(hrtf: &Arc<HrtfSet>, methods: &[MethodId], channels: &[usize]) -> Result<Self> {
+        Self::design_with_model(hrtf, methods, channels, &NeuralModelSource::Embedded)
+    }
+
+    /// As [`DecoderBank::design`], with the neural method's model from `model` (its eMagLS base
+    /// weights are designed for `hrtf`; the population-mean listener).
+    ///
+    /// # Errors
+    /// Any design failing; the model missing or not loadable.
+    pub fn design_with_model(
+        hrtf: &Arc<HrtfSet>,
+        methods: &[MethodId],
+        channels: &[usize],
+        model: &NeuralModelSource,
+    ) -> Result<Self> {
         let mut subsets = BTreeMap::new();
         for &c in channels {
             subsets.insert(c, em32_subset(c)?);
@@ -310,12 +345,35 @@ impl DecoderBank {
         } else {
             None
         };
+        let neural = if methods.contains(&MethodId::Neural) {
+            let dev = cpu_device();
+            let neural_err = |e: sphear_neural::NeuralError| {
+                HarnessError::Config(format!("neural method: {e}"))
+            };
+            let m = match model {
+                NeuralModelSource::Embedded => LoadedModel::embedded(&dev),
+                NeuralModelSource::Dir(d) => LoadedModel::from_dir(d, &dev),
+            }
+            .map_err(neural_err)?;
+            let net = NeuralBinaural::new(
+                &m,
+                &ArrayGeometry::em32(),
+                hrtf,
+                Anthropometry::default(),
+                &dev,
+            )
+            .map_err(neural_err)?;
+            Some(std::sync::Mutex::new(net))
+        } else {
+            None
+        };
         // Cue table for the localisation metric; a set whose cues are undefined leaves it out.
         let cues = CueTable::from_hrtf(hrtf, &CueConfig::default()).ok();
         Ok(Self {
             subsets,
             firs: designed.into_iter().collect(),
             dirac,
+            neural,
             cues,
         })
     }
@@ -349,6 +407,22 @@ impl DecoderBank {
         let caps: Vec<Vec<f32>> = sub.indices.iter().map(|&i| em32[i].clone()).collect();
         match method {
             MethodId::Reference => Ok(reference.to_vec()),
+            MethodId::Neural => {
+                if channels != NEURAL_CHANNELS {
+                    return Err(HarnessError::Config(format!(
+                        "the neural method renders the full em32 ({NEURAL_CHANNELS} capsules), not {channels}"
+                    )));
+                }
+                let net = self
+                    .neural
+                    .as_ref()
+                    .ok_or_else(|| HarnessError::Config("neural was not prepared".into()))?
+                    .lock()
+                    .map_err(|_| HarnessError::Config("neural renderer poisoned".into()))?
+                    .clone();
+                net.render(em32, StreamConfig::default())
+                    .map_err(|e| HarnessError::Config(format!("neural method: {e}")))
+            }
             MethodId::Dirac => {
                 let d = self
                     .dirac

@@ -10,7 +10,7 @@ use serde_json::json;
 use sphear_sim::scene::SceneContext;
 
 use crate::error::file_err;
-use crate::methods::{CHANNEL_COUNTS, DecoderBank, MethodId};
+use crate::methods::{CHANNEL_COUNTS, DecoderBank, MethodId, NEURAL_CHANNELS, NeuralModelSource};
 use crate::report::{Row, summary_markdown, write_csv, write_json};
 use crate::score::score_with;
 use crate::suite::{Scene, SceneSource, job_rate_hz, load_scene, scene_jobs};
@@ -33,6 +33,8 @@ pub struct EvalConfig {
     /// (system default SOFA, else the embedded spherical head). For `--scenes` it must be the set
     /// the dataset was generated with.
     pub hrtf: Option<PathBuf>,
+    /// Model of the neural method (default: the embedded model).
+    pub neural_model: NeuralModelSource,
     /// Report folder.
     pub out_dir: PathBuf,
 }
@@ -45,6 +47,7 @@ impl EvalConfig {
             methods,
             channels: CHANNEL_COUNTS.to_vec(),
             hrtf: None,
+            neural_model: NeuralModelSource::Embedded,
             out_dir,
         }
     }
@@ -83,7 +86,9 @@ pub fn score_scene(
     let mut fails = Vec::new();
     for (ci, &c) in channels.iter().enumerate() {
         for &m in methods {
-            if m == MethodId::Reference && ci > 0 {
+            if (m == MethodId::Reference && ci > 0)
+                || (m == MethodId::Neural && c != NEURAL_CHANNELS)
+            {
                 continue;
             }
             let out = bank.render(m, c, &scene.em32, &scene.binaural)?;
@@ -128,7 +133,7 @@ pub fn run_eval(cfg: &EvalConfig, progress: &(dyn Fn(usize, usize) + Sync)) -> R
     let fs = job_rate_hz(&jobs[0])?;
     let ctx = SceneContext::new(cfg.hrtf.as_deref(), fs)?;
     let hrtf = Arc::clone(&ctx.hrtf);
-    let bank = DecoderBank::design(&hrtf, &cfg.methods, &cfg.channels)?;
+    let bank = DecoderBank::design_with_model(&hrtf, &cfg.methods, &cfg.channels, &cfg.neural_model)?;
     let design_s = t0.elapsed().as_secs_f64();
     let done = AtomicUsize::new(0);
     let total = jobs.len();

@@ -59,6 +59,14 @@ use crate::model::{NeuralRenderer, RendererInput};
 use crate::training::TrainConfig;
 use crate::{NeuralError, Result};
 
+/// The device type (re-exported so that callers need no direct `burn` dependency).
+pub use burn::prelude::Device as InferenceDevice;
+
+/// The default inference device: burn's pure-Rust `flex` CPU backend (no autodiff).
+pub fn cpu_device() -> Device {
+    Device::flex()
+}
+
 /// File name of the config in a model directory.
 pub const CONFIG_FILE: &str = "config.json";
 /// File name of the weights in a model directory.
@@ -216,6 +224,42 @@ impl LoadedModel {
             renderer,
             source: source.to_string(),
         })
+    }
+
+    /// Write the model directory `dir` (created if needed): `config.json` = `train` as JSON plus
+    /// this model's resolved `model_config` (and the standardiser when set), `model.bpk` = the
+    /// weights (f32).
+    ///
+    /// # Errors
+    /// I/O or serialisation errors.
+    pub fn save_dir(&self, dir: &Path, train: &TrainConfig) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| cfg_err(&dir.display().to_string(), e))?;
+        let mut v = serde_json::to_value(train).map_err(|e| cfg_err(CONFIG_FILE, e))?;
+        let train_features =
+            serde_json::to_value(&self.features).map_err(|e| cfg_err(CONFIG_FILE, e))?;
+        let mc = serde_json::to_value(&self.model_config).map_err(|e| cfg_err(CONFIG_FILE, e))?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("features".into(), train_features);
+            obj.insert("model_config".into(), mc);
+            if let Some(s) = &self.anthro_standardizer {
+                obj.insert(
+                    "anthropometry_standardizer".into(),
+                    serde_json::json!({ "mean": s.mean, "std": s.std }),
+                );
+            }
+        }
+        let text = serde_json::to_string_pretty(&v).map_err(|e| cfg_err(CONFIG_FILE, e))?;
+        std::fs::write(dir.join(CONFIG_FILE), text)
+            .map_err(|e| cfg_err(&dir.display().to_string(), e))?;
+        self.renderer
+            .clone()
+            .save_file(dir.join(WEIGHTS_FILE))
+            .map_err(|e| cfg_err(WEIGHTS_FILE, e))
+    }
+
+    /// Number of parameters of the network.
+    pub fn num_params(&self) -> usize {
+        self.renderer.num_params()
     }
 
     /// The embedded default model (see the module docs).

@@ -1,0 +1,173 @@
+//! `sphear render --method neural` and `sphear eval --methods …,neural` with a model directory
+//! written here (an untrained lean model in the checkpoint layout: its residual head renders
+//! eMagLS in the STFT domain), and the errors of the neural path.
+
+use std::path::Path;
+use std::process::Command;
+
+use sphear_neural::infer::{LoadedModel, NeuralBinaural, StreamConfig, cpu_device};
+use sphear_neural::training::TrainConfig;
+use sphear_neural::{Anthropometry, FeatureConfig, ModelConfig};
+
+fn simulate(dir: &Path) -> std::path::PathBuf {
+    let spec = dir.join("spec.toml");
+    std::fs::write(
+        &spec,
+        "duration_s = 0.5\n[room]\nfree_field = true\n[sources]\ncount = 1\npositions = [{ azimuth_deg = 70.0, elevation_deg = 0.0, distance_m = 2.0 }]\n[output]\nambix_order = 1\n",
+    )
+    .expect("spec");
+    let scene = dir.join("scene");
+    let st = Command::new(env!("CARGO_BIN_EXE_sphear"))
+        .arg("simulate")
+        .arg(&spec)
+        .arg("-o")
+        .arg(&scene)
+        .output()
+        .expect("simulate");
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    scene
+}
+
+fn lean_model_dir(dir: &Path) -> std::path::PathBuf {
+    let tc = TrainConfig::from_toml_str(
+        "dataset_dir = 'unused'\noutput_dir = 'unused'\nsteps = 1\nmodel = 'lean'\n",
+    )
+    .expect("toml");
+    let fc = FeatureConfig::low_latency();
+    let mc = ModelConfig::lean(fc.num_planes(32), fc.num_aux(32), 32);
+    let model = LoadedModel::initialised(mc, fc, &cpu_device()).expect("init");
+    let out = dir.join("model");
+    model.save_dir(&out, &tc).expect("save");
+    out
+}
+
+#[test]
+fn render_neural_with_a_model_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scene = simulate(tmp.path());
+    let model_dir = lean_model_dir(tmp.path());
+    let bin = env!("CARGO_BIN_EXE_sphear");
+    let out = tmp.path().join("neural.wav");
+    let st = Command::new(bin)
+        .arg("render")
+        .arg(scene.join("em32.wav"))
+        .arg("-o")
+        .arg(&out)
+        .args(["--method", "neural", "--model"])
+        .arg(&model_dir)
+        .output()
+        .expect("render");
+    let log = String::from_utf8_lossy(&st.stderr);
+    assert!(st.status.success(), "{log}");
+    assert!(log.contains("neural model"), "{log}");
+
+    // The same as the library path with the same HRTF resolution.
+    let (info, em32) = sphear_core::wav::read_wav(&scene.join("em32.wav")).expect("em32");
+    let (oinfo, got) = sphear_core::wav::read_wav(&out).expect("out");
+    assert_eq!(oinfo.channels, 2);
+    assert_eq!(oinfo.frames, info.frames);
+    let fs = f64::from(info.sample_rate_hz);
+    let hrtf = sphear_render::hrtf_source::resolve_hrtf(None, fs).expect("hrtf");
+    let dev = cpu_device();
+    let model = LoadedModel::from_dir(&model_dir, &dev).expect("load");
+    let net = NeuralBinaural::new(
+        &model,
+        &sphear_sh::array::ArrayGeometry::em32(),
+        &hrtf.set,
+        Anthropometry::default(),
+        &dev,
+    )
+    .expect("bind");
+    let want = net.render(&em32, StreamConfig::default()).expect("render");
+    assert_eq!(got, want);
+    // A source on the left: the left ear is louder.
+    let e = |x: &[f32]| x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>();
+    assert!(e(&got[0]) > e(&got[1]));
+
+    // Bad input: AmbiX, head rotation, a directory without a model → exit code 2.
+    for args in [
+        vec!["--input-format", "ambix"],
+        vec!["--yaw", "10"],
+        vec!["--model", "/nonexistent-model-dir"],
+    ] {
+        let input = if args[0] == "--input-format" {
+            scene.join("ambix.wav")
+        } else {
+            scene.join("em32.wav")
+        };
+        let mut cmd = Command::new(bin);
+        cmd.arg("render")
+            .arg(input)
+            .arg("-o")
+            .arg(tmp.path().join("bad.wav"))
+            .args(["--method", "neural"]);
+        if args[0] != "--model" {
+            cmd.arg("--model").arg(&model_dir);
+        }
+        let st = cmd.args(&args).output().expect("render");
+        assert_eq!(st.status.code(), Some(2), "{args:?}");
+    }
+    // --model with another method is refused.
+    let st = Command::new(bin)
+        .arg("render")
+        .arg(scene.join("em32.wav"))
+        .arg("-o")
+        .arg(tmp.path().join("bad.wav"))
+        .args(["--method", "emagls", "--model"])
+        .arg(&model_dir)
+        .output()
+        .expect("render");
+    assert_eq!(st.status.code(), Some(2));
+}
+
+#[test]
+fn render_neural_without_model_uses_the_embedded_one_or_says_there_is_none() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scene = simulate(tmp.path());
+    let st = Command::new(env!("CARGO_BIN_EXE_sphear"))
+        .arg("render")
+        .arg(scene.join("em32.wav"))
+        .arg("-o")
+        .arg(tmp.path().join("out.wav"))
+        .args(["--method", "neural"])
+        .output()
+        .expect("render");
+    let log = String::from_utf8_lossy(&st.stderr);
+    if sphear_neural::infer::has_embedded_model() {
+        assert!(st.status.success(), "{log}");
+    } else {
+        assert_eq!(st.status.code(), Some(2), "{log}");
+        assert!(log.contains("no embedded model"), "{log}");
+    }
+}
+
+#[test]
+fn eval_scores_neural_next_to_emagls() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let model_dir = lean_model_dir(tmp.path());
+    let out = tmp.path().join("report");
+    let st = Command::new(env!("CARGO_BIN_EXE_sphear"))
+        .args([
+            "eval", "--suite", "bench-v1", "--quick", "--methods", "emagls,neural", "--channels",
+            "32,8", "--model",
+        ])
+        .arg(&model_dir)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("eval");
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let csv = std::fs::read_to_string(out.join("rows.csv")).expect("rows.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (m, c) = (col("method"), col("channels"));
+    let mut neural = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[m] == "neural" {
+            neural += 1;
+            assert_eq!(f[c], "32", "neural is scored on the full em32 only");
+        }
+    }
+    assert!(neural > 0, "no neural rows");
+}
