@@ -12,11 +12,12 @@ use sphear_personalize::data::{
     preprocess,
 };
 use sphear_personalize::dsp::{GridDft, SpectralGrid};
-use sphear_personalize::eval::{METHODS, cross_validate};
+use sphear_personalize::eval::{MAIN_METHODS, METHODS, cross_validate};
 use sphear_personalize::listener::{embedded_model, personalize, read_listener};
 use sphear_personalize::model::CvaeConfig;
 use sphear_personalize::train::{TrainSettings, TrainedModel, train};
 
+use crate::hrtf_plots;
 use crate::progress::FrameProgress;
 
 /// `sphear personalize` arguments.
@@ -49,7 +50,7 @@ pub struct PersonalizeArgs {
 anthro.csv). Without --cv: trains on all usable subjects and writes the model to -o. With --cv K: \
 K-fold leave-subjects-out cross-validation (CVAE vs nearest neighbour, mean HRTF, KEMAR), then the \
 final model; -o receives report.md, report.json, folds.csv, lsd_per_direction.csv, \
-feature_correlation.csv and model/."
+lsd_vs_lateral.png, lsd_map_cvae.png, feature_correlation.csv and model/."
 )]
 pub struct TrainHrtfArgs {
     /// CIPIC folder.
@@ -76,6 +77,9 @@ pub struct TrainHrtfArgs {
     /// Seed.
     #[arg(long, default_value_t = TrainSettings::default().seed)]
     pub seed: u64,
+    /// Standard deviation of the noise added to the standardised anthropometry in training.
+    #[arg(long, default_value_t = TrainSettings::default().anthro_noise)]
+    pub anthro_noise: f32,
 }
 
 fn bad_input(e: PersonalizeError) -> anyhow::Error {
@@ -136,6 +140,7 @@ fn settings(args: &TrainHrtfArgs) -> TrainSettings {
         batch: args.batch,
         beta_max: args.beta,
         seed: args.seed,
+        anthro_noise: args.anthro_noise,
         ..TrainSettings::default()
     }
 }
@@ -175,14 +180,25 @@ pub fn run_train(args: &TrainHrtfArgs) -> Result<ExitCode> {
         let _ = writeln!(report, "settings: {}\n", serde_json::to_string(&s)?);
         let _ = writeln!(
             report,
-            "| fold | test subjects | train s | {} |",
+            "cvae = z = 0 spectra, ITD = λ·regression + (1 − λ)·training-mean curve (λ chosen by \
+leave-one-subject-out inside the fold's training subjects); ablations of the same fold models: \
+cvae_k8 = spectra averaged over 8 prior draws of z, cvae_reg_itd = the regression ITD alone (λ = 1). \
+Figures: lsd_vs_lateral.png, lsd_map_cvae.png.\n"
+        );
+        let _ = writeln!(
+            report,
+            "| fold | test subjects | train s | ITD λ | {} |",
             METHODS
                 .iter()
                 .map(|m| format!("{m} LSD dB | {m} ITD µs"))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
-        let _ = writeln!(report, "|---|---|---|{}", "---|---|".repeat(METHODS.len()));
+        let _ = writeln!(
+            report,
+            "|---|---|---|---|{}",
+            "---|---|".repeat(METHODS.len())
+        );
         let mut csv = String::from("fold,method,lsd_db,itd_err_us\n");
         for f in &cv.folds {
             let cells: Vec<String> = f
@@ -192,10 +208,11 @@ pub fn run_train(args: &TrainHrtfArgs) -> Result<ExitCode> {
                 .collect();
             let _ = writeln!(
                 report,
-                "| {} | {:?} | {:.0} | {} |",
+                "| {} | {:?} | {:.0} | {:.2} | {} |",
                 f.fold,
                 f.test_ids,
                 f.train_s,
+                f.itd_shrink,
                 cells.join(" | ")
             );
             for (m, sc) in METHODS.iter().zip(&f.scores) {
@@ -209,7 +226,7 @@ pub fn run_train(args: &TrainHrtfArgs) -> Result<ExitCode> {
             .collect();
         let _ = writeln!(
             report,
-            "| all | {} subjects | | {} |",
+            "| all | {} subjects | | | {} |",
             cv.per_subject[0].len(),
             cells.join(" | ")
         );
@@ -242,6 +259,29 @@ pub fn run_train(args: &TrainHrtfArgs) -> Result<ExitCode> {
             );
         }
         std::fs::write(args.output.join("lsd_per_direction.csv"), dcsv)?;
+        let dirs = cipic_directions();
+        let main: Vec<(&str, &[f64])> = METHODS[..MAIN_METHODS]
+            .iter()
+            .zip(&cv.lsd_per_direction)
+            .map(|(m, v)| (*m, v.as_slice()))
+            .collect();
+        let sub = format!(
+            "{}-fold CV, {} test subjects, both ears",
+            args.cv,
+            cv.per_subject[0].len()
+        );
+        hrtf_plots::lateral_figure(
+            &args.output.join(hrtf_plots::LATERAL_PNG),
+            &dirs,
+            &main,
+            &sub,
+        )?;
+        hrtf_plots::map_figure(
+            &args.output.join(hrtf_plots::MAP_PNG),
+            &dirs,
+            &cv.lsd_per_direction[0],
+            &format!("CVAE LSD per direction ({sub})"),
+        )?;
         std::fs::write(
             args.output.join("report.json"),
             serde_json::to_string_pretty(&cv)?,

@@ -14,6 +14,7 @@ mod cmd_live;
 mod cmd_personalize;
 mod cmd_render;
 mod cmd_sim;
+mod hrtf_plots;
 mod progress;
 
 use std::process::ExitCode;

@@ -22,7 +22,8 @@ use crate::{HarnessError, Result};
 /// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
-const COLOURS: [RGBColor; 8] = [
+/// The project's line colours (matplotlib's tab10 order).
+pub const COLOURS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -38,7 +39,12 @@ fn colour(m: MethodId) -> RGBColor {
     COLOURS[i % COLOURS.len()]
 }
 
-fn ensure_font() -> Result<()> {
+/// Registers the embedded DejaVu Sans as plotters' `"sans-serif"` (once per process), so other
+/// crates' figures use the same font without a second copy of the file.
+///
+/// # Errors
+/// [`HarnessError::Config`] if the font cannot be loaded.
+pub fn ensure_font() -> Result<()> {
     static OK: OnceLock<bool> = OnceLock::new();
     let ok = *OK.get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
     if ok {

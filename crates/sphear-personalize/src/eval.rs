@@ -4,11 +4,15 @@
 //! two KEMAR subjects (21, 165) are never scored and are always in the training set, so the
 //! generic-head baseline is never scored against itself. For every test subject:
 //!
-//! * **cvae**: the model trained on the other folds, from the subject's 12 features (z = 0);
+//! * **cvae**: the model trained on the other folds, from the subject's 12 features (z = 0; ITD
+//!   = the regression shrunk toward the training-mean curve, as `sphear personalize` does);
 //! * **generic**: KEMAR (CIPIC 165, small pinna) spectra and ITDs as measured;
 //! * **mean**: the mean dB spectrum and mean ITD of the training subjects;
 //! * **nn**: the training subject nearest in standardised feature space (sum of squared
-//!   distances over both ears' 12 features), spectra and ITDs as measured.
+//!   distances over both ears' 12 features), spectra and ITDs as measured;
+//! * ablations of the same fold model: **cvae_k8** (spectra averaged over the decoder outputs of
+//!   8 prior draws z ~ N(0, I) instead of z = 0) and **cvae_reg_itd** (z = 0 spectra, ITD from
+//!   the anthropometric regression alone, λ = 1).
 //!
 //! Metrics: LSD (dB, 200 Hz–16 kHz grid bins) per direction and ear, averaged over the 1250
 //! directions and both ears; ITD error `|ITD_pred − ITD_meas|` (µs, onset ITDs), averaged over
@@ -23,7 +27,11 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 /// Methods compared, in report order.
-pub const METHODS: [&str; 4] = ["cvae", "nn", "mean", "generic"];
+pub const METHODS: [&str; 6] = ["cvae", "nn", "mean", "generic", "cvae_k8", "cvae_reg_itd"];
+/// Number of the main methods (the first entries of [`METHODS`]); the rest are ablations.
+pub const MAIN_METHODS: usize = 4;
+/// Prior draws of the `cvae_k8` ablation.
+pub const ABLATION_Z_SAMPLES: usize = 8;
 /// Id of the generic head.
 pub const GENERIC_ID: u32 = 165;
 /// LSD band, Hz.
@@ -51,6 +59,8 @@ pub struct FoldResult {
     pub train_s: f64,
     /// Final training reconstruction MSE ((10 dB)² units).
     pub final_recon: f64,
+    /// ITD shrinkage weight λ chosen within the fold's training subjects.
+    pub itd_shrink: f64,
 }
 
 /// Full cross-validation result.
@@ -199,11 +209,24 @@ pub fn cross_validate(
         for &ti in test {
             let s = &subjects[ti];
             let nn = train_set[nearest_neighbour(s, &train_set, &model.meta.standardizer)];
+            let cvae = model.predict(&s.features)?;
+            let st = &model.meta.standardizer;
+            let (fl, fr) = (st.apply(&s.features[0]), st.apply(&s.features[1]));
+            let mut head = [0.0f64; crate::data::N_FEATURES];
+            for (j, h) in head.iter_mut().enumerate() {
+                *h = 0.5 * (fl[j] + fr[j]);
+            }
+            let reg_itd = Prediction {
+                spectra_db: cvae.spectra_db.clone(),
+                itd_s: model.itd_curve(&head, 1.0),
+            };
             let preds = [
-                model.predict(&s.features)?,
+                cvae,
                 as_prediction(nn),
                 mean_pred.clone(),
                 generic_pred.clone(),
+                model.predict_with(&s.features, ABLATION_Z_SAMPLES)?,
+                reg_itd,
             ];
             for (mi, p) in preds.iter().enumerate() {
                 let sc = score(p, s, &band, &mut per_dir[mi]);
@@ -226,6 +249,7 @@ pub fn cross_validate(
                 .collect(),
             train_s: model.meta.wall_time_s,
             final_recon: model.meta.final_recon,
+            itd_shrink: model.meta.itd_shrink,
         });
     }
     let n = n_test.max(1) as f64;

@@ -24,7 +24,7 @@ use sphear_core::Direction;
 use sphear_hrtf::{HrtfSet, SimpleFreeFieldHrir, SofaDelay};
 
 use crate::data::{CIPIC_LATERAL_DEG, FEATURES, N_DIRS, N_FEATURES, Source, cipic_directions};
-use crate::dsp::{N_BINS, minimum_phase_ir};
+use crate::dsp::{MinPhase, N_BINS, min_phase_fft_len};
 use crate::error::{PersonalizeError, Result};
 use crate::train::{Prediction, TrainedModel};
 
@@ -176,11 +176,12 @@ pub fn ir_len_at(fs_hz: f64) -> usize {
 pub fn synthesize(pred: Prediction, fs_hz: f64) -> Result<PersonalHrtf> {
     let len = ir_len_at(fs_hz);
     let dirs = cipic_directions();
+    let mut mp = MinPhase::new(fs_hz, len, min_phase_fft_len(fs_hz, len))?;
     let mut irs = [Vec::with_capacity(N_DIRS), Vec::with_capacity(N_DIRS)];
     for e in 0..2 {
         for m in 0..N_DIRS {
             let db = &pred.spectra_db[e][m * N_BINS..(m + 1) * N_BINS];
-            irs[e].push(minimum_phase_ir(db, 0.0, fs_hz, len)?);
+            irs[e].push(mp.ir(db, 0.0)?);
         }
     }
     let delays_samples = pred
@@ -218,12 +219,14 @@ impl PersonalHrtf {
     pub fn to_hrtf_set(&self, name: &str) -> Result<HrtfSet> {
         let len = ir_len_at(self.sample_rate_hz)
             + (2.0 * BASE_DELAY_S * self.sample_rate_hz).ceil() as usize;
+        let fs = self.sample_rate_hz;
+        let mut mp = MinPhase::new(fs, len, min_phase_fft_len(fs, len))?;
         let mut out = [Vec::with_capacity(N_DIRS), Vec::with_capacity(N_DIRS)];
         for e in 0..2 {
             for m in 0..N_DIRS {
                 let db = &self.prediction.spectra_db[e][m * N_BINS..(m + 1) * N_BINS];
-                let d = self.delays_samples[m][e] / self.sample_rate_hz;
-                out[e].push(minimum_phase_ir(db, d, self.sample_rate_hz, len)?);
+                let d = self.delays_samples[m][e] / fs;
+                out[e].push(mp.ir(db, d)?);
             }
         }
         let [l, r] = out;

@@ -35,6 +35,11 @@ pub struct TrainSettings {
     pub beta_warmup: f64,
     /// Seed of initialisation, batches and noise.
     pub seed: u64,
+    /// Standard deviation of Gaussian noise added to the standardised anthropometry of every
+    /// training example (regularises the conditioning: 28–30 heads are easily memorised).
+    /// Models saved before this setting existed read it as 0.
+    #[serde(default)]
+    pub anthro_noise: f32,
 }
 
 impl Default for TrainSettings {
@@ -47,6 +52,7 @@ impl Default for TrainSettings {
             beta_max: 1.0,
             beta_warmup: 0.5,
             seed: 7,
+            anthro_noise: 0.5,
         }
     }
 }
@@ -60,12 +66,71 @@ pub struct ModelMeta {
     pub standardizer: Standardizer,
     /// ITD regression.
     pub itd: ItdRegressor,
+    /// Mean onset ITD of the training subjects per CIPIC direction, seconds (empty in models
+    /// saved before the shrinkage existed).
+    #[serde(default)]
+    pub itd_mean_s: Vec<f64>,
+    /// Weight `λ` of the regression in `ITD = λ·regression + (1 − λ)·mean curve`, chosen by
+    /// leave-one-subject-out within the training subjects ([`fit_itd_shrinkage`]); 1 in models
+    /// saved before the shrinkage existed.
+    #[serde(default = "one")]
+    pub itd_shrink: f64,
     /// CIPIC ids it was trained on.
     pub train_subjects: Vec<u32>,
     /// Final training loss (last 100 steps' mean reconstruction MSE, (10 dB)² units).
     pub final_recon: f64,
     /// Training wall time, seconds.
     pub wall_time_s: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Grid of `λ` values tried by [`fit_itd_shrinkage`] (0, 0.05, …, 1).
+pub const ITD_SHRINK_GRID: usize = 21;
+
+/// Weight `λ` of the regression curve against the training-mean ITD curve, chosen by
+/// leave-one-subject-out over the training subjects: for each subject the regression and the
+/// mean curve are fitted on the others, and `λ` minimises the mean absolute ITD error over all
+/// left-out subjects and directions. Only training subjects are used.
+///
+/// # Errors
+/// Fewer than 3 subjects or a failing regression fit.
+pub fn fit_itd_shrinkage(
+    head_std: &[Vec<f64>],
+    coefs: &[[f64; 2]],
+    itds_s: &[&[f64]],
+) -> Result<f64> {
+    let n = head_std.len();
+    if n < 3 || coefs.len() != n || itds_s.len() != n {
+        return Err(PersonalizeError::InvalidArgument(
+            "ITD shrinkage needs at least 3 subjects".into(),
+        ));
+    }
+    let dirs = cipic_directions();
+    let mut err = [0.0f64; ITD_SHRINK_GRID];
+    for i in 0..n {
+        let keep: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        let x: Vec<Vec<f64>> = keep.iter().map(|&j| head_std[j].clone()).collect();
+        let c: Vec<[f64; 2]> = keep.iter().map(|&j| coefs[j]).collect();
+        let reg = ItdRegressor::fit(&x, &c)?;
+        let mut xi = [0.0f64; N_FEATURES];
+        xi.copy_from_slice(&head_std[i][..N_FEATURES]);
+        let ci = reg.predict(&xi);
+        for (m, d) in dirs.iter().enumerate() {
+            let mean = keep.iter().map(|&j| itds_s[j][m]).sum::<f64>() / keep.len() as f64;
+            let r = model_itd_s(ci, d.lateral_rad, d.polar_rad);
+            for (g, e) in err.iter_mut().enumerate() {
+                let lam = g as f64 / (ITD_SHRINK_GRID - 1) as f64;
+                *e += (lam * r + (1.0 - lam) * mean - itds_s[i][m]).abs();
+            }
+        }
+    }
+    let best = (0..ITD_SHRINK_GRID)
+        .min_by(|&a, &b| err[a].total_cmp(&err[b]))
+        .unwrap_or(ITD_SHRINK_GRID - 1);
+    Ok(best as f64 / (ITD_SHRINK_GRID - 1) as f64)
 }
 
 /// A trained model: network (inference device), metadata and the mean spectrum.
@@ -104,6 +169,13 @@ fn to_vec(t: Tensor<2>) -> Result<Vec<f32>> {
     t.into_data()
         .try_to_vec::<f32>()
         .map_err(|e| PersonalizeError::Model(format!("{e:?}")))
+}
+
+/// One standard normal draw (Box–Muller).
+fn gaussian(rng: &mut ChaCha8Rng) -> f32 {
+    let u1: f64 = rng.random::<f64>().max(1e-12);
+    let u2: f64 = rng.random::<f64>();
+    ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
 }
 
 /// Cosine learning-rate schedule from `lr` to `0.1·lr`.
@@ -169,6 +241,11 @@ pub fn train(
         .map(|s| fit_subject(&dirs, &s.itd_s))
         .collect::<Result<Vec<_>>>()?;
     let itd = ItdRegressor::fit(&head_avg, &coefs)?;
+    let itd_refs: Vec<&[f64]> = subjects.iter().map(|s| s.itd_s.as_slice()).collect();
+    let itd_shrink = fit_itd_shrinkage(&head_avg, &coefs, &itd_refs)?;
+    let itd_mean_s: Vec<f64> = (0..N_DIRS)
+        .map(|m| subjects.iter().map(|s| s.itd_s[m]).sum::<f64>() / subjects.len() as f64)
+        .collect();
     // 4. network
     let device = Device::flex().autodiff();
     device.seed(settings.seed);
@@ -192,14 +269,12 @@ pub fn train(
             a.extend(std_feats[si][e].iter().map(|&v| v as f32));
             d.extend_from_slice(&dir_feats[m * DIR_FEATURES..(m + 1) * DIR_FEATURES]);
         }
-        let eps: Vec<f32> = (0..b * LATENT)
-            .map(|_| {
-                // Box–Muller
-                let u1: f64 = rng.random::<f64>().max(1e-12);
-                let u2: f64 = rng.random::<f64>();
-                ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-            })
-            .collect();
+        if settings.anthro_noise > 0.0 {
+            for v in &mut a {
+                *v += settings.anthro_noise * gaussian(&mut rng);
+            }
+        }
+        let eps: Vec<f32> = (0..b * LATENT).map(|_| gaussian(&mut rng)).collect();
         let xt = tensor2(x, [b, N_BINS], &device);
         let (recon, mu, logvar) = model.forward(
             xt.clone(),
@@ -222,6 +297,8 @@ pub fn train(
         settings: *settings,
         standardizer,
         itd,
+        itd_mean_s,
+        itd_shrink,
         train_subjects: subjects.iter().map(|s| s.id).collect(),
         final_recon,
         wall_time_s: t0.elapsed().as_secs_f64(),
@@ -314,22 +391,56 @@ impl TrainedModel {
     /// # Errors
     /// A tensor read-back failure.
     pub fn predict(&self, features: &[[f64; N_FEATURES]; 2]) -> Result<Prediction> {
+        self.predict_with(features, 0)
+    }
+
+    /// As [`TrainedModel::predict`], with the spectra averaged over the decoder outputs of
+    /// `z_samples` latent draws `z ~ N(0, I)` (seeded, the same draws for every direction)
+    /// instead of `z = 0` when `z_samples > 0`. Costs `z_samples` decoder passes.
+    ///
+    /// # Errors
+    /// A tensor read-back failure.
+    pub fn predict_with(
+        &self,
+        features: &[[f64; N_FEATURES]; 2],
+        z_samples: usize,
+    ) -> Result<Prediction> {
         let device = Device::flex();
         let std_f = [
             self.meta.standardizer.apply(&features[0]),
             self.meta.standardizer.apply(&features[1]),
         ];
         let dir_feats = all_direction_features();
+        let mut rng = ChaCha8Rng::seed_from_u64(self.meta.settings.seed);
+        let draws: Vec<Vec<f32>> = (0..z_samples)
+            .map(|_| (0..LATENT).map(|_| gaussian(&mut rng)).collect())
+            .collect();
         let mut rel = [Vec::new(), Vec::new()];
         for e in 0..2 {
             let a: Vec<f32> = (0..N_DIRS)
                 .flat_map(|_| std_f[e].iter().map(|&v| v as f32))
                 .collect();
-            let out = self.cvae.predict(
-                tensor2(a, [N_DIRS, N_FEATURES], &device),
-                tensor2(dir_feats.clone(), [N_DIRS, DIR_FEATURES], &device),
-            );
-            rel[e] = to_vec(out)?
+            let a = tensor2(a, [N_DIRS, N_FEATURES], &device);
+            let d = tensor2(dir_feats.clone(), [N_DIRS, DIR_FEATURES], &device);
+            let out = if draws.is_empty() {
+                to_vec(self.cvae.predict(a, d))?
+            } else {
+                let cond = self.cvae.condition(a, d);
+                let mut acc = vec![0.0f32; N_DIRS * N_BINS];
+                for z in &draws {
+                    let zt = tensor2(
+                        (0..N_DIRS).flat_map(|_| z.iter().copied()).collect(),
+                        [N_DIRS, LATENT],
+                        &device,
+                    );
+                    let o = to_vec(self.cvae.decode(zt, cond.clone()))?;
+                    for (s, v) in acc.iter_mut().zip(o) {
+                        *s += v / draws.len() as f32;
+                    }
+                }
+                acc
+            };
+            rel[e] = out
                 .iter()
                 .zip(&self.mean_db)
                 .map(|(r, m)| m + TARGET_SCALE_DB * r)
@@ -345,15 +456,32 @@ impl TrainedModel {
         for (j, h) in head.iter_mut().enumerate() {
             *h = 0.5 * (std_f[0][j] + std_f[1][j]);
         }
-        let c = self.meta.itd.predict(&head);
-        let itd_s = cipic_directions()
-            .iter()
-            .map(|d| model_itd_s(c, d.lateral_rad, d.polar_rad))
-            .collect();
+        let itd_s = self.itd_curve(&head, self.meta.itd_shrink);
         let [left, _] = rel;
         Ok(Prediction {
             spectra_db: [left, right],
             itd_s,
         })
+    }
+
+    /// ITD per CIPIC direction (seconds) for standardised head features `head`:
+    /// `λ·regression + (1 − λ)·training-mean curve` (the regression alone when the model has no
+    /// mean curve).
+    pub fn itd_curve(&self, head: &[f64; N_FEATURES], lambda: f64) -> Vec<f64> {
+        let c = self.meta.itd.predict(head);
+        let has_mean = self.meta.itd_mean_s.len() == N_DIRS;
+        let lam = if has_mean { lambda } else { 1.0 };
+        cipic_directions()
+            .iter()
+            .enumerate()
+            .map(|(m, d)| {
+                let r = model_itd_s(c, d.lateral_rad, d.polar_rad);
+                if has_mean {
+                    lam * r + (1.0 - lam) * self.meta.itd_mean_s[m]
+                } else {
+                    r
+                }
+            })
+            .collect()
     }
 }

@@ -183,6 +183,42 @@ fn itd_regression_recovers_a_linear_law() {
     assert!((p[1] - 1e-5).abs() < 1e-9);
 }
 
+/// The shrinkage weight picks the regression when ITDs follow the anthropometric law exactly
+/// and the mean curve when the ITDs do not depend on the features at all.
+#[test]
+fn itd_shrinkage_picks_regression_or_mean() {
+    use sphear_personalize::data::cipic_directions;
+    use sphear_personalize::train::fit_itd_shrinkage;
+    let dirs = cipic_directions();
+    let xs: Vec<Vec<f64>> = (0..20)
+        .map(|i| {
+            (0..12)
+                .map(|j| ((i * 7 + j * 13) % 17) as f64 / 8.0 - 1.0)
+                .collect()
+        })
+        .collect();
+    let law: Vec<[f64; 2]> = xs.iter().map(|x| [5e-4 + 4e-5 * x[0], 2e-5]).collect();
+    let curve = |c: [f64; 2]| -> Vec<f64> {
+        dirs.iter()
+            .map(|d| model_itd_s(c, d.lateral_rad, d.polar_rad))
+            .collect()
+    };
+    let itds: Vec<Vec<f64>> = law.iter().map(|&c| curve(c)).collect();
+    let refs: Vec<&[f64]> = itds.iter().map(Vec::as_slice).collect();
+    let lam = fit_itd_shrinkage(&xs, &law, &refs).expect("fit");
+    assert!(lam >= 0.95, "exact law: lambda {lam}");
+    // every subject has the same ITD curve, but the fitted coefficients are scrambled
+    // (a regression on them can only add error)
+    let same = curve([5e-4, 2e-5]);
+    let refs: Vec<&[f64]> = (0..20).map(|_| same.as_slice()).collect();
+    let noisy: Vec<[f64; 2]> = (0..20)
+        .map(|i| [5e-4 + 6e-5 * (((i * 11) % 7) as f64 - 3.0), 2e-5])
+        .collect();
+    let lam = fit_itd_shrinkage(&xs, &noisy, &refs).expect("fit");
+    assert!(lam <= 0.05, "feature-free ITDs: lambda {lam}");
+    assert!(fit_itd_shrinkage(&xs[..2], &law[..2], &refs[..2]).is_err());
+}
+
 const ME: &str = r#"
 head_width_cm = 14.5
 head_height_cm = 21.6
