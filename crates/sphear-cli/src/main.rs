@@ -14,6 +14,7 @@ mod cmd_live;
 mod cmd_personalize;
 mod cmd_render;
 mod cmd_sim;
+mod cmd_train;
 mod hrtf_plots;
 mod progress;
 
@@ -54,6 +55,9 @@ enum Command {
     Eval(cmd_eval::EvalArgs),
     /// Personalised HRTF (SOFA) from 12 body measurements (ME.toml) with the committed CVAE.
     Personalize(cmd_personalize::PersonalizeArgs),
+    /// Train the neural renderer on `sphear dataset` folders (progress bar, validation,
+    /// checkpoints, loss-curve PNG; --resume, --finetune CKPT_DIR).
+    Train(cmd_train::TrainArgs),
     /// Train (and cross-validate) the HRTF personalisation model on CIPIC.
     TrainHrtf(cmd_personalize::TrainHrtfArgs),
     /// Inspect HRTF (SOFA) files.
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd_eval::run(&args),
         Command::Personalize(args) => cmd_personalize::run_personalize(&args),
         Command::TrainHrtf(args) => cmd_personalize::run_train(&args),
+        Command::Train(args) => cmd_train::run(&args),
     };
     match result {
         Ok(code) => code,

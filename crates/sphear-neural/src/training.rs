@@ -3,12 +3,23 @@
 //!
 //! Layout of a run directory:
 //! ```text
-//! OUT/config.json                the TrainConfig (with the resolved model config)
-//! OUT/checkpoint-NNNNNNNN/       model.bpk (burnpack), optim.bpk, state.json
+//! OUT/config.json                the TrainConfig + `model_config` (the resolved ModelConfig)
+//! OUT/checkpoint-NNNNNNNN/       config.json (as above), model.bpk (burnpack), optim.bpk, state.json
 //! OUT/loss.csv                   step, total, recon, doa, cues, mrstft, scenes/s
+//! OUT/val.csv                    step, total, recon, doa, cues, mrstft (held-out scenes)
 //! ```
 //! `state.json` holds the step, the dataset hash and the config; a resumed run refuses a checkpoint
 //! whose dataset hash or model config differ.
+//!
+//! **Model directory contract**: a checkpoint directory *is* a model directory — `config.json`
+//! (the [`TrainConfig`] JSON with an extra `model_config` object, the resolved [`ModelConfig`],
+//! and, when the config has one, the `anthropometry_standardizer`) and `model.bpk`. The shipped
+//! model (`crates/sphear-neural/model/`) is those two files of a checkpoint.
+//!
+//! **HRTF**: the residual head's eMagLS weights are designed for `hrtf_sofa` (it must be the HRTF
+//! the dataset's binaural targets were rendered with; `train` checks the `hrtf` origin recorded in
+//! every item's `meta.json`), or for the embedded spherical head when absent. `anthropometry` is
+//! the listener's standardised 12-D conditioning (CIN) for that HRTF (all zeros when absent).
 
 use std::fs;
 use std::io::Write;
@@ -113,6 +124,48 @@ pub struct TrainConfig {
     /// Dropout after convolutions (overrides the preset when given).
     #[serde(default)]
     pub dropout_conv: Option<f64>,
+    /// Held-out validation dataset (`sphear dataset` dir); evaluated every `val_every` steps.
+    #[serde(default)]
+    pub val_dataset_dir: Option<PathBuf>,
+    /// Steps between validations.
+    #[serde(default = "default_val_every")]
+    pub val_every: usize,
+    /// At most this many validation scenes (the first ones in order).
+    #[serde(default = "default_val_max")]
+    pub val_max_scenes: usize,
+    /// SOFA file of the HRTF the binaural targets were rendered with (the dataset spec's
+    /// `output.hrtf`); the residual head's eMagLS weights are designed for it. Default: the
+    /// embedded spherical head.
+    #[serde(default)]
+    pub hrtf_sofa: Option<PathBuf>,
+    /// Standardised anthropometry of the HRTF's listener (CIN conditioning); default zeros.
+    #[serde(default)]
+    pub anthropometry: Option<Anthropometry>,
+    /// Mean and standard deviation of the 12 raw measures behind `anthropometry` (written into
+    /// the model directory for inference).
+    #[serde(default)]
+    pub anthropometry_standardizer: Option<AnthroStats>,
+    /// Start from the weights of this model/checkpoint directory (`sphear train --finetune`);
+    /// its network config must equal this run's. Ignored when the run resumes its own checkpoint.
+    #[serde(default)]
+    pub finetune_from: Option<PathBuf>,
+}
+
+/// Mean and standard deviation of the 12 raw anthropometric measures (z-score statistics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnthroStats {
+    /// Means.
+    pub mean: Vec<f64>,
+    /// Standard deviations.
+    pub std: Vec<f64>,
+}
+
+fn default_val_every() -> usize {
+    100
+}
+fn default_val_max() -> usize {
+    32
 }
 
 impl TrainConfig {
@@ -160,6 +213,8 @@ pub struct LoadedScene {
     pub doa: Vec<[f32; 3]>,
     /// Sample rate.
     pub sample_rate_hz: u32,
+    /// HRTF origin of the binaural reference (`extra.hrtf` of `meta.json`), when recorded.
+    pub hrtf_origin: Option<String>,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> NeuralError {
@@ -260,6 +315,7 @@ impl DatasetItem {
             binaural,
             doa,
             sample_rate_hz: i_em.sample_rate_hz,
+            hrtf_origin: meta["extra"]["hrtf"].as_str().map(str::to_string),
         })
     }
 }
@@ -288,6 +344,8 @@ pub struct StepReport {
     pub loss: [f32; 5],
     /// Scenes per second over this step (data loading + features + forward + backward + update).
     pub scenes_per_s: f64,
+    /// Validation loss terms when a validation ran after this step.
+    pub val_loss: Option<[f32; 5]>,
 }
 
 /// Summary of a run.
@@ -301,6 +359,8 @@ pub struct TrainSummary {
     pub scenes_per_s: f64,
     /// Last loss terms.
     pub last_loss: [f32; 5],
+    /// Last validation loss terms (when a validation set is configured).
+    pub last_val_loss: Option<[f32; 5]>,
     /// Parameters of the model.
     pub num_params: usize,
 }
@@ -338,6 +398,7 @@ struct Trainer {
     fx: FeatureExtractor,
     emagls: Option<EmaglsTensors>,
     loss: WeightedLoss,
+    anthro: Anthropometry,
     device: Device,
 }
 
@@ -388,7 +449,7 @@ impl Trainer {
             }
         }
         let refs: Vec<&SceneFeatures> = feats.iter().collect();
-        let anthro = vec![Anthropometry::default(); b];
+        let anthro = vec![self.anthro; b];
         let input = RendererInput::from_scenes(&refs, &anthro, self.emagls.as_ref(), &self.device)?;
         let dev = &self.device;
         let target = Target {
@@ -432,16 +493,49 @@ pub fn train(
     let array = ArrayGeometry::em32();
     let model_cfg = cfg.model_config();
     let model_json = serde_json::to_string(&model_cfg).map_err(record_err)?;
-    let emagls = match cfg.head {
-        HeadKind::Residual => {
-            let hrtf = SphericalHead::default()
-                .build(f64::from(fs_hz))
-                .map_err(NeuralError::from)?;
-            Some(
-                EmaglsWeights::design(&hrtf, &array, fcfg.n_fft, &EmaglsDesign::default())?
-                    .to_tensors(device),
+    let (hrtf, hrtf_origin) = match &cfg.hrtf_sofa {
+        Some(p) => {
+            let r = sphear_render::hrtf_source::resolve_hrtf(Some(p), f64::from(fs_hz))
+                .map_err(|e| io_err(p, e))?;
+            (r.set, r.origin)
+        }
+        None => {
+            let head = SphericalHead::default();
+            (
+                head.build(f64::from(fs_hz)).map_err(NeuralError::from)?,
+                head.name(),
             )
         }
+    };
+    let val_items = match &cfg.val_dataset_dir {
+        Some(d) => {
+            let mut v = list_dataset(d)?;
+            v.truncate(cfg.val_max_scenes.max(1));
+            v
+        }
+        None => Vec::new(),
+    };
+    // The targets must have been rendered with the HRTF the eMagLS base is designed for.
+    let check_hrtf = cfg.head == HeadKind::Residual;
+    for it in items.iter().chain(&val_items).filter(|_| check_hrtf) {
+        let meta = it.dir.join("meta.json");
+        let text = fs::read_to_string(&meta).map_err(|e| io_err(&meta, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| io_err(&meta, e))?;
+        if let Some(o) = v["extra"]["hrtf"].as_str()
+            && o.strip_prefix("system default ").unwrap_or(o) != hrtf_origin
+        {
+            return Err(NeuralError::Config(format!(
+                "{}: binaural targets rendered with HRTF '{o}', but this run designs for \
+                 '{hrtf_origin}' (set hrtf_sofa to the dataset spec's output.hrtf)",
+                meta.display()
+            )));
+        }
+    }
+    let emagls = match cfg.head {
+        HeadKind::Residual => Some(
+            EmaglsWeights::design(&hrtf, &array, fcfg.n_fft, &EmaglsDesign::default())?
+                .to_tensors(device),
+        ),
         HeadKind::Direct => None,
     };
     let trainer = Trainer {
@@ -455,6 +549,7 @@ pub fn train(
             cfg.loss_weights,
             device,
         )?,
+        anthro: cfg.anthropometry.unwrap_or_default(),
         device: device.clone(),
     };
     fs::create_dir_all(&cfg.output_dir).map_err(|e| io_err(&cfg.output_dir, e))?;
@@ -478,11 +573,23 @@ pub fn train(
             .map_err(record_err)?;
         optim = optim.load(dir.join("optim.bpk")).map_err(record_err)?;
         step = s;
+    } else if let Some(src) = &cfg.finetune_from {
+        model = load_finetune_weights(model, src, &model_cfg)?;
     }
     let resumed_from = step;
-    let cfg_json = serde_json::to_string_pretty(cfg).map_err(record_err)?;
-    fs::write(cfg.output_dir.join("config.json"), cfg_json)
+    let cfg_json = model_dir_config_json(cfg, &model_cfg)?;
+    fs::write(cfg.output_dir.join("config.json"), &cfg_json)
         .map_err(|e| io_err(&cfg.output_dir, e))?;
+    let val_path = cfg.output_dir.join("val.csv");
+    if !val_items.is_empty() && !val_path.exists() {
+        fs::write(&val_path, "step,total,recon,doa,cues,mrstft\n")
+            .map_err(|e| io_err(&val_path, e))?;
+    }
+    let val_scenes: Vec<LoadedScene> = val_items
+        .iter()
+        .map(DatasetItem::load)
+        .collect::<Result<_>>()?;
+    let mut last_val = None;
     let log_path = cfg.output_dir.join("loss.csv");
     let new_log = !log_path.exists();
     let mut log = fs::OpenOptions::new()
@@ -542,6 +649,20 @@ pub fn train(
         step += 1;
         scenes_done += scenes.len();
         let rate = scenes.len() as f64 / t0.elapsed().as_secs_f64();
+        let val = if !val_scenes.is_empty() && (step % cfg.val_every.max(1) == 0 || step == cfg.steps)
+        {
+            let v = validate(&trainer, &model, &val_scenes, cfg.batch_size, seg, cfg.seed)?;
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&val_path)
+                .map_err(|e| io_err(&val_path, e))?;
+            writeln!(f, "{step},{},{},{},{},{}", v[0], v[1], v[2], v[3], v[4])
+                .map_err(|e| io_err(&val_path, e))?;
+            last_val = Some(v);
+            Some(v)
+        } else {
+            None
+        };
         writeln!(
             log,
             "{step},{},{},{},{},{},{rate:.3}",
@@ -553,6 +674,7 @@ pub fn train(
             steps: cfg.steps,
             loss: last,
             scenes_per_s: rate,
+            val_loss: val,
         });
         if step % cfg.checkpoint_every == 0 || step == cfg.steps {
             save_checkpoint(
@@ -563,6 +685,7 @@ pub fn train(
                 &hash,
                 cfg,
                 &model_json,
+                &cfg_json,
             )?;
         }
     }
@@ -571,8 +694,93 @@ pub fn train(
         resumed_from,
         scenes_per_s: scenes_done as f64 / t_run.elapsed().as_secs_f64().max(1e-9),
         last_loss: last,
+        last_val_loss: last_val,
         num_params: model.num_params(),
     })
+}
+
+fn scalar(t: &Tensor<1>) -> f32 {
+    t.clone()
+        .into_data()
+        .try_to_vec::<f32>()
+        .ok()
+        .and_then(|x| x.first().copied())
+        .unwrap_or(f32::NAN)
+}
+
+/// Mean loss terms over the validation scenes (model in evaluation mode: no dropout, running
+/// batch-norm statistics; fixed crops from `seed`).
+fn validate(
+    trainer: &Trainer,
+    model: &NeuralRenderer,
+    scenes: &[LoadedScene],
+    batch: usize,
+    seg: usize,
+    seed: u64,
+) -> Result<[f32; 5]> {
+    let m = model.valid();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5641_4c49_4441_5445);
+    let mut sum = [0.0f64; 5];
+    let mut n = 0usize;
+    for chunk in scenes.chunks(batch.max(1)) {
+        let (input, target) = trainer.batch(chunk, seg, &mut rng)?;
+        let out = m.forward(&input)?;
+        let t = trainer.loss.compute(&out, &target)?;
+        let v = [&t.total, &t.recon, &t.doa, &t.cues, &t.mrstft].map(scalar);
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += f64::from(x) * chunk.len() as f64;
+        }
+        n += chunk.len();
+    }
+    Ok(sum.map(|s| (s / n.max(1) as f64) as f32))
+}
+
+/// The `config.json` of a run / model directory: the [`TrainConfig`] plus `model_config` (the
+/// resolved [`ModelConfig`] as a JSON object).
+///
+/// # Errors
+/// Serialisation failure.
+pub fn model_dir_config_json(cfg: &TrainConfig, model_cfg: &ModelConfig) -> Result<String> {
+    let mut v = serde_json::to_value(cfg).map_err(record_err)?;
+    let m = serde_json::to_value(model_cfg).map_err(record_err)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("model_config".into(), m);
+    }
+    serde_json::to_string_pretty(&v).map_err(record_err)
+}
+
+/// Load the weights of a model/checkpoint directory (`config.json` + `model.bpk`) into `model`
+/// for fine-tuning; the directory's network config must equal `model_cfg`.
+fn load_finetune_weights(
+    model: NeuralRenderer,
+    src: &Path,
+    model_cfg: &ModelConfig,
+) -> Result<NeuralRenderer> {
+    let p = src.join("config.json");
+    let text = fs::read_to_string(&p).map_err(|e| io_err(&p, e))?;
+    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(|e| io_err(&p, e))?;
+    let theirs: ModelConfig = match v.as_object_mut().and_then(|o| o.remove("model_config")) {
+        Some(serde_json::Value::String(s)) => serde_json::from_str(&s).map_err(|e| io_err(&p, e))?,
+        Some(m) => serde_json::from_value(m).map_err(|e| io_err(&p, e))?,
+        None => {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("anthropometry_standardizer");
+            }
+            let tc: TrainConfig = serde_json::from_value(v).map_err(|e| io_err(&p, e))?;
+            tc.model_config()
+        }
+    };
+    let a = serde_json::to_string(&theirs).map_err(record_err)?;
+    let b = serde_json::to_string(model_cfg).map_err(record_err)?;
+    if a != b {
+        return Err(NeuralError::Config(format!(
+            "{}: the fine-tuning source has another network config than this run",
+            src.display()
+        )));
+    }
+    model
+        .try_load_file(src.join("model.bpk"))
+        .map_err(record_err)
 }
 
 fn save_checkpoint(
@@ -583,6 +791,7 @@ fn save_checkpoint(
     hash: &str,
     cfg: &TrainConfig,
     model_json: &str,
+    cfg_json: &str,
 ) -> Result<()> {
     let dir = out.join(format!("checkpoint-{step:08}"));
     let tmp = out.join(format!(".checkpoint-{step:08}.tmp"));
@@ -601,6 +810,7 @@ fn save_checkpoint(
     };
     let text = serde_json::to_string_pretty(&state).map_err(record_err)?;
     fs::write(tmp.join("state.json"), text).map_err(|e| io_err(&tmp, e))?;
+    fs::write(tmp.join("config.json"), cfg_json).map_err(|e| io_err(&tmp, e))?;
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&tmp, &dir).map_err(|e| io_err(&dir, e))?;
     Ok(())

@@ -1,0 +1,120 @@
+//! `sphear train`: a tiny model on a tiny dataset — run, refuse to overwrite, resume, fine-tune,
+//! and the run directory's files (loss/val logs, checkpoint = model directory, loss PNG).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sphear(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sphear"))
+        .args(args)
+        .output()
+        .expect("run sphear")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn dataset(spec: &Path, out: &Path, seed: &str) {
+    let o = sphear(&[
+        "dataset",
+        spec.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+        "--count",
+        "2",
+        "--seed",
+        seed,
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn train_resume_and_finetune_a_tiny_model() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(
+        &spec,
+        "duration_s = 0.3\nseed = 3\n[room]\nfree_field = true\n[sources]\ncount = 1\n[output]\nambix_order = 0\n",
+    )
+    .expect("write");
+    dataset(&spec, &dir.path().join("train"), "3");
+    dataset(&spec, &dir.path().join("val"), "4");
+    let cfg = dir.path().join("run.toml");
+    let write_cfg = |out: &str, steps: usize| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "dataset_dir = \"train\"\nval_dataset_dir = \"val\"\noutput_dir = \"{out}\"\n\
+                 model = \"tiny\"\nhead = \"Direct\"\nsteps = {steps}\nbatch_size = 2\n\
+                 segment_s = 0.1\ncheckpoint_every = 2\nval_every = 2\nmr_stft_sizes = [64, 128]\n"
+            ),
+        )
+        .expect("write");
+    };
+    write_cfg("run", 2);
+    let c = cfg.to_str().expect("utf8");
+    let o = sphear(&["train", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = dir.path().join("run");
+    assert_eq!(lines(&run.join("loss.csv")).len(), 3, "header + 2 steps");
+    let val = lines(&run.join("val.csv"));
+    assert_eq!(val.len(), 2, "header + 1 validation");
+    assert!(val[1].starts_with("2,"), "{}", val[1]);
+    assert!(
+        val[1].split(',').skip(1).all(|v| v.parse::<f32>().is_ok_and(f32::is_finite)),
+        "{}",
+        val[1]
+    );
+    let ck = run.join("checkpoint-00000002");
+    for f in ["config.json", "model.bpk", "optim.bpk", "state.json"] {
+        assert!(ck.join(f).exists(), "{f}");
+    }
+    let conf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ck.join("config.json")).expect("cfg"))
+            .expect("json");
+    assert!(conf["model_config"]["enc_channels"].is_array());
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ck.join("state.json")).expect("state"))
+            .expect("json");
+    assert_eq!(state["dataset_hash"].as_str().map(str::len), Some(16));
+    let png = std::fs::read(run.join("loss.png")).expect("png");
+    assert_eq!(&png[1..4], b"PNG");
+
+    // Without --resume an existing run is refused (exit 2); with it, training continues.
+    write_cfg("run", 4);
+    let o = sphear(&["train", c]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    let o = sphear(&["train", c, "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("trained steps 2..4"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(lines(&run.join("loss.csv")).len(), 5, "header + 4 steps");
+
+    // Fine-tuning starts a new run from the checkpoint's weights; a missing directory is refused.
+    write_cfg("ft", 2);
+    let ck4 = run.join("checkpoint-00000004");
+    let o = sphear(&["train", c, "--finetune", ck4.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ft: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("ft/config.json")).expect("cfg"),
+    )
+    .expect("json");
+    assert_eq!(ft["finetune_from"].as_str(), ck4.to_str());
+    let o = sphear(&["train", c, "--finetune", "/nonexistent/ckpt"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
