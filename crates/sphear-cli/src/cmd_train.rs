@@ -199,6 +199,7 @@ pub fn plot_loss_curve(out: &Path) -> Result<PathBuf> {
     let lo = all().fold(f64::INFINITY, f64::min) / 1.2;
     let hi = all().fold(0.0, f64::max) * 1.2;
     let x1 = train.iter().chain(&val).map(|p| p.0).fold(1.0, f64::max);
+    sphear_harness::plots::ensure_font().map_err(|e| anyhow::anyhow!("font: {e}"))?;
     let path = out.join("loss.png");
     let e = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: {e}", path.display());
     let root = BitMapBackend::new(&path, (1000, 560)).into_drawing_area();
@@ -246,5 +247,7 @@ pub fn plot_loss_curve(out: &Path) -> Result<PathBuf> {
         .draw()
         .map_err(|x| e(&x))?;
     root.present().map_err(|x| e(&x))?;
-    Ok(path)
+    drop(chart);
+    drop(root);
+    Ok(out.join("loss.png"))
 }
