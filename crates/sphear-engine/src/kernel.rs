@@ -5,7 +5,7 @@ use sphear_sh::rotation::{Mat3, ShRotator, mat3_transpose};
 use sphear_sh::sh::num_channels;
 
 use crate::design::ShDomainDesign;
-use crate::engine::MAX_SH_CHANNELS;
+use crate::engine::{MAX_ORDER, MAX_SH_CHANNELS};
 use crate::{EngineError, Result};
 
 /// One design made ready for the audio thread: everything allocated, nothing allocated later.
@@ -18,10 +18,10 @@ pub struct Kernel {
     sh: Vec<Vec<f32>>,
     /// Rotated SH signals `[acn][P]`.
     rot: Vec<Vec<f32>>,
-    tmp_old: Vec<f32>,
-    tmp_new: Vec<f32>,
     /// Output of the last partition `[ear][P]`.
     pub(crate) out: [Vec<f32>; 2],
+    /// Rotation crossfade gains `α_t = (t+1)/P`, `t < P`.
+    ramp: Vec<f32>,
     m_cur: ShRotator,
     m_new: ShRotator,
     /// Head-rotation sequence number currently applied (`u64::MAX`: none yet).
@@ -76,18 +76,22 @@ impl Kernel {
             }
         }
         let conv = MatrixConvolver::new(n_sh, 2, &specs, p)?;
-        Ok(Self {
+        let mut k = Self {
             m_cur: ShRotator::new(design.order),
             m_new: ShRotator::new(design.order),
             design,
             conv,
             sh: vec![vec![0.0; p]; n_sh],
             rot: vec![vec![0.0; p]; n_sh],
-            tmp_old: vec![0.0; p],
-            tmp_new: vec![0.0; p],
             out: [vec![0.0; p], vec![0.0; p]],
+            ramp: (0..p).map(|t| (t + 1) as f32 / p as f32).collect(),
             applied_seq: u64::MAX,
-        })
+        };
+        // Write every buffer once here, off the audio thread: large zeroed allocations are mapped
+        // lazily, and their first write (e.g. the reset when a swapped-in kernel starts) would
+        // page-fault on the audio thread.
+        k.reset();
+        Ok(k)
     }
 
     /// Partitions of input this kernel's convolver needs before its output is in steady state.
@@ -119,17 +123,11 @@ impl Kernel {
         head: Option<(u64, Mat3)>,
         smoothing: bool,
     ) -> Result<()> {
-        let p = self.out[0].len();
         // 1. Capsules → SH (array input) or the first (N+1)² channels (AmbiX).
         match &self.design.spatial {
             Some(s) => {
                 for (sh, row) in self.sh.iter_mut().zip(s) {
-                    sh.fill(0.0);
-                    for (g, x) in row.iter().zip(input) {
-                        for (o, v) in sh.iter_mut().zip(x) {
-                            *o += g * v;
-                        }
-                    }
+                    mix_dense(sh, row, input);
                 }
             }
             None => {
@@ -153,39 +151,25 @@ impl Kernel {
             _ => false,
         };
         let order = self.m_cur.order();
+        let mut old_terms = [(0.0f32, 0usize); 2 * MAX_ORDER + 1];
+        let mut new_terms = [(0.0f32, 0usize); 2 * MAX_ORDER + 1];
         for l in 0..=order {
             let w = 2 * l + 1;
             let off = l * l;
             for row in 0..w {
+                let out = &mut self.rot[off + row];
                 if changed && smoothing {
-                    apply_row(
-                        self.m_cur.block(l),
-                        w,
-                        row,
-                        &self.sh,
-                        off,
-                        &mut self.tmp_old,
-                    );
-                    apply_row(
-                        self.m_new.block(l),
-                        w,
-                        row,
-                        &self.sh,
-                        off,
-                        &mut self.tmp_new,
-                    );
-                    let out = &mut self.rot[off + row];
-                    for (t, o) in out.iter_mut().enumerate() {
-                        let a = (t + 1) as f32 / p as f32;
-                        *o = self.tmp_old[t] + a * (self.tmp_new[t] - self.tmp_old[t]);
-                    }
+                    let a = row_terms(self.m_cur.block(l), w, row, off, &mut old_terms);
+                    let b = row_terms(self.m_new.block(l), w, row, off, &mut new_terms);
+                    mix_sparse_fade(out, &old_terms[..a], &new_terms[..b], &self.sh, &self.ramp);
                 } else {
                     let m = if changed {
                         self.m_new.block(l)
                     } else {
                         self.m_cur.block(l)
                     };
-                    apply_row(m, w, row, &self.sh, off, &mut self.rot[off + row]);
+                    let a = row_terms(m, w, row, off, &mut old_terms);
+                    mix_sparse(out, &old_terms[..a], &self.sh);
                 }
             }
         }
@@ -205,16 +189,114 @@ impl Kernel {
     }
 }
 
-/// `out[t] = Σ_j M_l[i, j] · x_j[t]` for one output row `i` of block `l` (offset `off`).
-#[inline]
-fn apply_row(block: &[f64], w: usize, row: usize, sh: &[Vec<f32>], off: usize, out: &mut [f32]) {
-    out.fill(0.0);
-    for j in 0..w {
-        let g = block[row * w + j] as f32;
-        if g != 0.0 {
-            for (o, x) in out.iter_mut().zip(&sh[off + j]) {
-                *o += g * x;
+/// Samples per chunk of the matrix stages: a chunk's accumulators stay in registers while all
+/// input channels are summed (instead of a load and store of the output per input channel).
+const CHUNK: usize = 16;
+
+/// `out[t] = Σ_j g[j] · x_j[t]` over all inputs `j` (summed in order of `j`, from 0).
+fn mix_dense(out: &mut [f32], gains: &[f32], inputs: &[Vec<f32>]) {
+    let p = out.len();
+    let mut c0 = 0;
+    while c0 + CHUNK <= p {
+        let mut acc = [0.0f32; CHUNK];
+        for (&g, x) in gains.iter().zip(inputs) {
+            let x = &x[c0..c0 + CHUNK];
+            for k in 0..CHUNK {
+                acc[k] += g * x[k];
             }
         }
+        out[c0..c0 + CHUNK].copy_from_slice(&acc);
+        c0 += CHUNK;
+    }
+    for (t, o) in out.iter_mut().enumerate().skip(c0) {
+        let mut acc = 0.0f32;
+        for (&g, x) in gains.iter().zip(inputs) {
+            acc += g * x[t];
+        }
+        *o = acc;
+    }
+}
+
+/// The non-zero entries `(M_l[row, j] as f32, off + j)` of one row of block `l` (width `w`) into
+/// `terms`; returns their number.
+#[inline]
+fn row_terms(block: &[f64], w: usize, row: usize, off: usize, terms: &mut [(f32, usize)]) -> usize {
+    let mut n = 0;
+    for (j, &g) in block[row * w..(row + 1) * w].iter().enumerate() {
+        let g = g as f32;
+        if g != 0.0 && n < terms.len() {
+            terms[n] = (g, off + j);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// `out[t] = Σ_k g_k · sh[j_k][t]` for `terms = [(g_k, j_k)]` (summed in order, from 0).
+fn mix_sparse(out: &mut [f32], terms: &[(f32, usize)], sh: &[Vec<f32>]) {
+    let p = out.len();
+    let mut c0 = 0;
+    while c0 + CHUNK <= p {
+        let mut acc = [0.0f32; CHUNK];
+        for &(g, j) in terms {
+            let x = &sh[j][c0..c0 + CHUNK];
+            for k in 0..CHUNK {
+                acc[k] += g * x[k];
+            }
+        }
+        out[c0..c0 + CHUNK].copy_from_slice(&acc);
+        c0 += CHUNK;
+    }
+    for (t, o) in out.iter_mut().enumerate().skip(c0) {
+        let mut acc = 0.0f32;
+        for &(g, j) in terms {
+            acc += g * sh[j][t];
+        }
+        *o = acc;
+    }
+}
+
+/// Linear crossfade across the partition from the old row's output to the new one's:
+/// `out[t] = y_old[t] + α_t (y_new[t] − y_old[t])`, `α_t = ramp[t] = (t+1)/P`, each `y` as in
+/// [`mix_sparse`].
+fn mix_sparse_fade(
+    out: &mut [f32],
+    old: &[(f32, usize)],
+    new: &[(f32, usize)],
+    sh: &[Vec<f32>],
+    ramp: &[f32],
+) {
+    let p = out.len().min(ramp.len());
+    let mut c0 = 0;
+    while c0 + CHUNK <= p {
+        let mut ya = [0.0f32; CHUNK];
+        let mut yb = [0.0f32; CHUNK];
+        for &(g, j) in old {
+            let x = &sh[j][c0..c0 + CHUNK];
+            for k in 0..CHUNK {
+                ya[k] += g * x[k];
+            }
+        }
+        for &(g, j) in new {
+            let x = &sh[j][c0..c0 + CHUNK];
+            for k in 0..CHUNK {
+                yb[k] += g * x[k];
+            }
+        }
+        let a = &ramp[c0..c0 + CHUNK];
+        for (k, o) in out[c0..c0 + CHUNK].iter_mut().enumerate() {
+            *o = ya[k] + a[k] * (yb[k] - ya[k]);
+        }
+        c0 += CHUNK;
+    }
+    for (t, (o, &a)) in out.iter_mut().zip(ramp).enumerate().skip(c0) {
+        let (mut ya, mut yb) = (0.0f32, 0.0f32);
+        for &(g, j) in old {
+            ya += g * sh[j][t];
+        }
+        for &(g, j) in new {
+            yb += g * sh[j][t];
+        }
+        *o = ya + a * (yb - ya);
     }
 }
