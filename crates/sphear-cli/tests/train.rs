@@ -45,7 +45,7 @@ fn train_resume_and_finetune_a_tiny_model() {
     let spec = dir.path().join("spec.toml");
     std::fs::write(
         &spec,
-        "duration_s = 0.3\nseed = 3\n[room]\nfree_field = true\n[sources]\ncount = 1\n[output]\nambix_order = 0\n",
+        "duration_s = 0.4\nseed = 3\n[room]\nfree_field = true\n[sources]\ncount = 1\n[output]\nambix_order = 0\n",
     )
     .expect("write");
     dataset(&spec, &dir.path().join("train"), "3");
