@@ -320,8 +320,8 @@ fn run_neural(
     info: &sphear_core::wav::WavInfo,
 ) -> Result<ExitCode> {
     use sphear_neural::infer::{
-        AnthroStandardizer, LoadedModel, NeuralBinaural, StreamConfig,
-        anthropometry_from_measures, cpu_device,
+        AnthroStandardizer, LoadedModel, NeuralBinaural, StreamConfig, anthropometry_from_measures,
+        cpu_device,
     };
     if args.yaw != 0.0 || args.pitch != 0.0 || args.roll != 0.0 {
         bail!("--method neural does not rotate the head (--yaw/--pitch/--roll must be 0)");

@@ -107,7 +107,10 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
             last_val = r.val_loss.map(|v| v[0]);
         }
         let msg = match last_val {
-            Some(v) => format!("loss {:.4} val {v:.4} {:.2} scenes/s", r.loss[0], r.scenes_per_s),
+            Some(v) => format!(
+                "loss {:.4} val {v:.4} {:.2} scenes/s",
+                r.loss[0], r.scenes_per_s
+            ),
             None => format!("loss {:.4} {:.2} scenes/s", r.loss[0], r.scenes_per_s),
         };
         match &bar {
@@ -235,7 +238,10 @@ pub fn plot_loss_curve(out: &Path) -> Result<PathBuf> {
     }
     if !val.is_empty() {
         chart
-            .draw_series(val.iter().map(|&p| Circle::new(p, 4, RGBColor(255, 127, 14).filled())))
+            .draw_series(
+                val.iter()
+                    .map(|&p| Circle::new(p, 4, RGBColor(255, 127, 14).filled())),
+            )
             .map_err(|x| e(&x))?;
     }
     chart

@@ -125,7 +125,12 @@ pub fn colour_map(t: f64) -> RGBColor {
 ///
 /// # Errors
 /// Font or drawing failures.
-pub fn map_figure(path: &Path, dirs: &[CipicDirection], per_dir: &[f64], title: &str) -> Result<()> {
+pub fn map_figure(
+    path: &Path,
+    dirs: &[CipicDirection],
+    per_dir: &[f64],
+    title: &str,
+) -> Result<()> {
     ensure_font().context("font")?;
     let (lo, hi) = per_dir
         .iter()
@@ -168,8 +173,9 @@ pub fn map_figure(path: &Path, dirs: &[CipicDirection], per_dir: &[f64], title: 
         .collect();
     chart
         .draw_series(
-            pts.iter()
-                .map(|&(a, e, v)| Circle::new((a, e), 4, colour_map((v - lo) / (hi - lo)).filled())),
+            pts.iter().map(|&(a, e, v)| {
+                Circle::new((a, e), 4, colour_map((v - lo) / (hi - lo)).filled())
+            }),
         )
         .map_err(|e| err(e.to_string()))?;
     // colour bar

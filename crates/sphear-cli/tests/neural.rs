@@ -24,7 +24,11 @@ fn simulate(dir: &Path) -> std::path::PathBuf {
         .arg(&scene)
         .output()
         .expect("simulate");
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     scene
 }
 
@@ -148,15 +152,26 @@ fn eval_scores_neural_next_to_emagls() {
     let out = tmp.path().join("report");
     let st = Command::new(env!("CARGO_BIN_EXE_sphear"))
         .args([
-            "eval", "--suite", "bench-v1", "--quick", "--methods", "emagls,neural", "--channels",
-            "32,8", "--model",
+            "eval",
+            "--suite",
+            "bench-v1",
+            "--quick",
+            "--methods",
+            "emagls,neural",
+            "--channels",
+            "32,8",
+            "--model",
         ])
         .arg(&model_dir)
         .arg("-o")
         .arg(&out)
         .output()
         .expect("eval");
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let csv = std::fs::read_to_string(out.join("rows.csv")).expect("rows.csv");
     let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).expect(name);

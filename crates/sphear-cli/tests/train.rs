@@ -72,7 +72,10 @@ fn train_resume_and_finetune_a_tiny_model() {
     assert_eq!(val.len(), 2, "header + 1 validation");
     assert!(val[1].starts_with("2,"), "{}", val[1]);
     assert!(
-        val[1].split(',').skip(1).all(|v| v.parse::<f32>().is_ok_and(f32::is_finite)),
+        val[1]
+            .split(',')
+            .skip(1)
+            .all(|v| v.parse::<f32>().is_ok_and(f32::is_finite)),
         "{}",
         val[1]
     );

@@ -347,9 +347,8 @@ impl DecoderBank {
         };
         let neural = if methods.contains(&MethodId::Neural) {
             let dev = cpu_device();
-            let neural_err = |e: sphear_neural::NeuralError| {
-                HarnessError::Config(format!("neural method: {e}"))
-            };
+            let neural_err =
+                |e: sphear_neural::NeuralError| HarnessError::Config(format!("neural method: {e}"));
             let m = match model {
                 NeuralModelSource::Embedded => LoadedModel::embedded(&dev),
                 NeuralModelSource::Dir(d) => LoadedModel::from_dir(d, &dev),

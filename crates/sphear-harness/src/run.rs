@@ -133,7 +133,8 @@ pub fn run_eval(cfg: &EvalConfig, progress: &(dyn Fn(usize, usize) + Sync)) -> R
     let fs = job_rate_hz(&jobs[0])?;
     let ctx = SceneContext::new(cfg.hrtf.as_deref(), fs)?;
     let hrtf = Arc::clone(&ctx.hrtf);
-    let bank = DecoderBank::design_with_model(&hrtf, &cfg.methods, &cfg.channels, &cfg.neural_model)?;
+    let bank =
+        DecoderBank::design_with_model(&hrtf, &cfg.methods, &cfg.channels, &cfg.neural_model)?;
     let design_s = t0.elapsed().as_secs_f64();
     let done = AtomicUsize::new(0);
     let total = jobs.len();

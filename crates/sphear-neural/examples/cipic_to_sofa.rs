@@ -14,7 +14,9 @@
 use std::path::PathBuf;
 
 use sphear_hrtf::sofa_write::{SimpleFreeFieldHrir, write_sofa};
-use sphear_personalize::data::{CIPIC_RATE_HZ, CIPIC_TAPS, N_DIRS, N_FEATURES, cipic_directions, load_cipic};
+use sphear_personalize::data::{
+    CIPIC_RATE_HZ, CIPIC_TAPS, N_DIRS, N_FEATURES, cipic_directions, load_cipic,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     }
     let (cipic, out) = (PathBuf::from(&args[0]), PathBuf::from(&args[1]));
-    let ids: Vec<u32> = args[2..].iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+    let ids: Vec<u32> = args[2..]
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
     let (subjects, _) = load_cipic(&cipic)?;
     // Standardiser over all complete subjects, both ears.
     let rows: Vec<[f64; N_FEATURES]> = subjects
@@ -61,7 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let mut anthro = serde_json::Map::new();
-    for s in subjects.iter().filter(|s| ids.is_empty() || ids.contains(&s.id)) {
+    for s in subjects
+        .iter()
+        .filter(|s| ids.is_empty() || ids.contains(&s.id))
+    {
         let mut irs = Vec::with_capacity(N_DIRS * 2 * CIPIC_TAPS);
         for m in 0..N_DIRS {
             for ear in 0..2 {

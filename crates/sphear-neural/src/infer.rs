@@ -178,11 +178,7 @@ pub fn parse_model_config(
     };
     let model_config: ModelConfig = model_config;
     model_config.validate()?;
-    Ok((
-        model_config,
-        tc.features,
-        extras.anthropometry_standardizer,
-    ))
+    Ok((model_config, tc.features, extras.anthropometry_standardizer))
 }
 
 impl LoadedModel {
@@ -208,7 +204,12 @@ impl LoadedModel {
     ///
     /// # Errors
     /// As [`LoadedModel::from_dir`].
-    pub fn from_bytes(config: &[u8], weights: &[u8], device: &Device, source: &str) -> Result<Self> {
+    pub fn from_bytes(
+        config: &[u8],
+        weights: &[u8],
+        device: &Device,
+        source: &str,
+    ) -> Result<Self> {
         let (model_config, features, anthro_standardizer) = parse_model_config(config)?;
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
             .map_err(|e| cfg_err(&format!("{source}: {WEIGHTS_FILE}"), e))?
@@ -444,12 +445,8 @@ impl NeuralBinaural {
         // segment's first full frame.
         let j0 = n_fft / hop - 1;
         let sf = slice_frames(&self.fx.extract(seg)?, j0, n);
-        let input = RendererInput::from_scenes(
-            &[&sf],
-            &[self.anthro],
-            self.emagls.as_ref(),
-            &self.device,
-        )?;
+        let input =
+            RendererInput::from_scenes(&[&sf], &[self.anthro], self.emagls.as_ref(), &self.device)?;
         let out = self.model.forward(&input)?;
         let [_, _, f_n, t_n] = out.re.dims();
         let vals = |t: Tensor<4>| -> Result<Vec<f32>> {
@@ -589,7 +586,10 @@ impl NeuralStream {
         let t0 = self.next_frame;
         let e0 = (t0 - self.cfg.left_context_frames as i64).max(0);
         let e1 = t1 + self.cfg.right_context_frames as i64;
-        let (s0, s1) = (self.frame_start(e0), self.frame_start(e1 - 1) + self.n_fft as i64);
+        let (s0, s1) = (
+            self.frame_start(e0),
+            self.frame_start(e1 - 1) + self.n_fft as i64,
+        );
         let seg: Vec<Vec<f32>> = self
             .hist
             .iter()
@@ -635,7 +635,6 @@ impl NeuralStream {
     }
 }
 
-
 impl BlockProcessor for NeuralStream {
     fn num_inputs(&self) -> usize {
         self.net.n_caps
@@ -650,11 +649,7 @@ impl BlockProcessor for NeuralStream {
     fn latency_samples(&self) -> usize {
         self.cfg.right_context_frames * self.hop + self.n_fft - self.hop
     }
-    fn process(
-        &mut self,
-        input: &[&[f32]],
-        output: &mut [&mut [f32]],
-    ) -> sphear_core::Result<()> {
+    fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) -> sphear_core::Result<()> {
         let b = self.block_len();
         if input.len() != self.net.n_caps || input.iter().any(|c| c.len() != b) {
             return Err(sphear_core::CoreError::InvalidArgument(format!(

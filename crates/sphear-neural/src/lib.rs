@@ -32,6 +32,6 @@ pub use config::{HeadKind, ModelConfig, TemporalKind};
 pub use error::{NeuralError, Result};
 pub use features::{Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures, Stft};
 pub use heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
-pub use loss::{LossTerms, LossWeights, Target, WeightedLoss};
 pub use infer::{LoadedModel, NeuralBinaural, NeuralStream, StreamConfig};
+pub use loss::{LossTerms, LossWeights, Target, WeightedLoss};
 pub use model::{NeuralRenderer, RendererInput, RendererOutput};

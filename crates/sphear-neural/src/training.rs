@@ -649,20 +649,20 @@ pub fn train(
         step += 1;
         scenes_done += scenes.len();
         let rate = scenes.len() as f64 / t0.elapsed().as_secs_f64();
-        let val = if !val_scenes.is_empty() && (step % cfg.val_every.max(1) == 0 || step == cfg.steps)
-        {
-            let v = validate(&trainer, &model, &val_scenes, cfg.batch_size, seg, cfg.seed)?;
-            let mut f = fs::OpenOptions::new()
-                .append(true)
-                .open(&val_path)
-                .map_err(|e| io_err(&val_path, e))?;
-            writeln!(f, "{step},{},{},{},{},{}", v[0], v[1], v[2], v[3], v[4])
-                .map_err(|e| io_err(&val_path, e))?;
-            last_val = Some(v);
-            Some(v)
-        } else {
-            None
-        };
+        let val =
+            if !val_scenes.is_empty() && (step % cfg.val_every.max(1) == 0 || step == cfg.steps) {
+                let v = validate(&trainer, &model, &val_scenes, cfg.batch_size, seg, cfg.seed)?;
+                let mut f = fs::OpenOptions::new()
+                    .append(true)
+                    .open(&val_path)
+                    .map_err(|e| io_err(&val_path, e))?;
+                writeln!(f, "{step},{},{},{},{},{}", v[0], v[1], v[2], v[3], v[4])
+                    .map_err(|e| io_err(&val_path, e))?;
+                last_val = Some(v);
+                Some(v)
+            } else {
+                None
+            };
         writeln!(
             log,
             "{step},{},{},{},{},{},{rate:.3}",
@@ -760,7 +760,9 @@ fn load_finetune_weights(
     let text = fs::read_to_string(&p).map_err(|e| io_err(&p, e))?;
     let mut v: serde_json::Value = serde_json::from_str(&text).map_err(|e| io_err(&p, e))?;
     let theirs: ModelConfig = match v.as_object_mut().and_then(|o| o.remove("model_config")) {
-        Some(serde_json::Value::String(s)) => serde_json::from_str(&s).map_err(|e| io_err(&p, e))?,
+        Some(serde_json::Value::String(s)) => {
+            serde_json::from_str(&s).map_err(|e| io_err(&p, e))?
+        }
         Some(m) => serde_json::from_value(m).map_err(|e| io_err(&p, e))?,
         None => {
             if let Some(o) = v.as_object_mut() {

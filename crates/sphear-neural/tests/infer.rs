@@ -8,6 +8,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use num_complex::{Complex32, Complex64};
 use sphear_core::Direction;
+use sphear_neural::NeuralError;
 use sphear_neural::config::{ModelConfig, TemporalKind};
 use sphear_neural::features::{Anthropometry, FeatureConfig, FeatureExtractor};
 use sphear_neural::heads::{EmaglsDesign, EmaglsWeights};
@@ -16,7 +17,6 @@ use sphear_neural::infer::{
     has_embedded_model,
 };
 use sphear_neural::training::TrainConfig;
-use sphear_neural::NeuralError;
 use sphear_render::head::SphericalHead;
 use sphear_render::sim::{PlaneWaveSource, simulate_array};
 use sphear_sh::array::ArrayGeometry;
@@ -182,7 +182,10 @@ fn model_directory_round_trip_gives_the_same_output() {
     let tmp = tempfile::tempdir().expect("tmp");
     write_model_dir(tmp.path(), &model, &tc);
     let loaded = LoadedModel::from_dir(tmp.path(), &dev).expect("load");
-    assert_eq!(loaded.model_config.enc_channels, model.model_config.enc_channels);
+    assert_eq!(
+        loaded.model_config.enc_channels,
+        model.model_config.enc_channels
+    );
     assert_eq!(loaded.features, model.features);
     let caps = capsules(4_000);
     let sc = StreamConfig::default();

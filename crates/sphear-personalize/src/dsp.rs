@@ -147,7 +147,9 @@ pub fn minimum_phase_ir(db: &[f32], delay_s: f64, fs_hz: f64, len: usize) -> Res
 /// `4·len`.
 pub fn min_phase_fft_len(fs_hz: f64, len: usize) -> usize {
     let by_rate = (1024.0 * fs_hz / 48_000.0).max(256.0).ceil() as usize;
-    by_rate.next_power_of_two().max((4 * len).next_power_of_two())
+    by_rate
+        .next_power_of_two()
+        .max((4 * len).next_power_of_two())
 }
 
 /// Minimum-phase synthesiser with its FFT plans and buffers, reused across directions
@@ -185,7 +187,12 @@ impl MinPhase {
     /// [`PersonalizeError::InvalidArgument`] for a non-positive rate, `len` = 0, `len ≥ n_fft`
     /// or an odd / tiny `n_fft`.
     pub fn new(fs_hz: f64, len: usize, n_fft: usize) -> Result<Self> {
-        if !(fs_hz.is_finite() && fs_hz > 0.0) || len == 0 || len >= n_fft || n_fft < 16 || n_fft % 2 != 0 {
+        if !(fs_hz.is_finite() && fs_hz > 0.0)
+            || len == 0
+            || len >= n_fft
+            || n_fft < 16
+            || n_fft % 2 != 0
+        {
             return Err(PersonalizeError::InvalidArgument(format!(
                 "bad rate {fs_hz} Hz, length {len} or FFT size {n_fft}"
             )));

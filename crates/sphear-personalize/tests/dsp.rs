@@ -167,7 +167,11 @@ fn fft_size_is_exact_enough() {
                 for delay in [0.0, 10.3 / fs] {
                     let a = fast.ir(db, delay).expect("fast ir");
                     let b = reference.ir(db, delay).expect("reference ir");
-                    let err: f64 = a.iter().zip(&b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+                    let err: f64 = a
+                        .iter()
+                        .zip(&b)
+                        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+                        .sum();
                     let en: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
                     worst = worst.max(10.0 * (err / en).log10());
                 }
