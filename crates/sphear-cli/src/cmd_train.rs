@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use sphear_neural::training::{TrainConfig, train_cpu};
+use sphear_neural::training::{TrainConfig, TrainDevice, train};
 
 /// DejaVu Sans (Bitstream Vera licence, `crates/sphear-harness/assets/DejaVuSans-LICENSE.txt`),
 /// the font of the harness plots.
@@ -35,6 +35,14 @@ pub struct TrainArgs {
     /// e.g. to adapt to another array or a few calibration scenes.
     #[arg(long, value_name = "CKPT_DIR")]
     pub finetune: Option<PathBuf>,
+    /// Where to train: `cpu` (burn's pure-Rust backend; threads from RAYON_NUM_THREADS) or
+    /// `cuda[:N]` (LibTorch; only in builds with `--features gpu`).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Stop after this many seconds of training (checkpoint at the step reached; continue with
+    /// --resume). Overrides the config's max_wall_s.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_wall_s: Option<f64>,
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -59,6 +67,11 @@ pub fn load_config(path: &Path) -> Result<TrainConfig> {
     cfg.val_dataset_dir = cfg.val_dataset_dir.map(|p| resolve(base, &p));
     cfg.hrtf_sofa = cfg.hrtf_sofa.map(|p| resolve(base, &p));
     cfg.finetune_from = cfg.finetune_from.map(|p| resolve(base, &p));
+    for l in &mut cfg.listeners {
+        l.dataset_dir = l.dataset_dir.as_ref().map(|p| resolve(base, p));
+        l.val_dataset_dir = l.val_dataset_dir.as_ref().map(|p| resolve(base, p));
+        l.hrtf_sofa = resolve(base, &l.hrtf_sofa);
+    }
     Ok(cfg)
 }
 
@@ -72,6 +85,11 @@ fn has_checkpoint(out: &Path) -> bool {
 /// Run `sphear train`.
 pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     let mut cfg = load_config(&args.config)?;
+    let device: TrainDevice = args.device.parse()?;
+    let device = device.autodiff_device()?;
+    if let Some(w) = args.max_wall_s {
+        cfg.max_wall_s = Some(w);
+    }
     if let Some(ft) = &args.finetune {
         if !ft.join("model.bpk").exists() || !ft.join("config.json").exists() {
             bail!(
@@ -102,7 +120,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     let every = cfg.checkpoint_every.max(1);
     let t0 = std::time::Instant::now();
     let mut last_val: Option<f32> = None;
-    let summary = train_cpu(&cfg, |r| {
+    let summary = train(&cfg, &device, |r| {
         if r.val_loss.is_some() {
             last_val = r.val_loss.map(|v| v[0]);
         }

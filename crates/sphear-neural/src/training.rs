@@ -100,6 +100,10 @@ pub struct TrainConfig {
     pub features: FeatureConfig,
     /// Optimiser steps in total.
     pub steps: usize,
+    /// Stop after this much wall-clock time in one invocation (seconds), with a checkpoint at the
+    /// step reached; `--resume` continues. Default: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wall_s: Option<f64>,
     /// Scenes per batch.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
@@ -124,6 +128,18 @@ pub struct TrainConfig {
     /// Dropout after convolutions (overrides the preset when given).
     #[serde(default)]
     pub dropout_conv: Option<f64>,
+    /// Ablation switches (override the preset when given): U-Net skip connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_connections: Option<bool>,
+    /// Ablation switch: self-attention at the bottleneck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<bool>,
+    /// Ablation switch: CBAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cbam: Option<bool>,
+    /// Ablation switch: conditional instance normalisation on the anthropometry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cin: Option<bool>,
     /// Held-out validation dataset (`sphear dataset` dir); evaluated every `val_every` steps.
     #[serde(default)]
     pub val_dataset_dir: Option<PathBuf>,
@@ -149,6 +165,34 @@ pub struct TrainConfig {
     /// its network config must equal this run's. Ignored when the run resumes its own checkpoint.
     #[serde(default)]
     pub finetune_from: Option<PathBuf>,
+    /// Further listeners (`[[listeners]]` in TOML), each with scenes rendered with its own HRTF.
+    /// The top-level `dataset_dir`/`val_dataset_dir`/`hrtf_sofa`/`anthropometry` are the first
+    /// listener. Training steps cycle through the listeners that have a `dataset_dir` (every batch
+    /// holds one listener, whose eMagLS base and CIN conditioning it uses); a listener with only a
+    /// `val_dataset_dir` is held out (validation only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<ListenerData>,
+}
+
+/// One listener of a multi-listener run: scenes whose binaural targets were rendered with
+/// `hrtf_sofa`, and that listener's standardised anthropometry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerData {
+    /// A name for logs (`val_listeners.csv`); default: the HRTF file's stem.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Training scenes (`sphear dataset` dir); absent for a held-out listener.
+    #[serde(default)]
+    pub dataset_dir: Option<PathBuf>,
+    /// Validation scenes.
+    #[serde(default)]
+    pub val_dataset_dir: Option<PathBuf>,
+    /// SOFA file the scenes' binaural targets were rendered with.
+    pub hrtf_sofa: PathBuf,
+    /// Standardised anthropometry (CIN conditioning); default zeros.
+    #[serde(default)]
+    pub anthropometry: Option<Anthropometry>,
 }
 
 /// Mean and standard deviation of the 12 raw anthropometric measures (z-score statistics).
@@ -187,8 +231,24 @@ impl TrainConfig {
             ModelPreset::Tiny => ModelConfig::tiny(p, a, 32),
         }
         .with_head(self.head);
-        match self.dropout_conv {
+        let m = match self.dropout_conv {
             Some(d) => m.with_dropout_conv(d),
+            None => m,
+        };
+        let m = match self.skip_connections {
+            Some(v) => m.with_skip_connections(v),
+            None => m,
+        };
+        let m = match self.attention {
+            Some(v) => m.with_attention(v),
+            None => m,
+        };
+        let m = match self.cbam {
+            Some(v) => m.with_cbam(v),
+            None => m,
+        };
+        match self.cin {
+            Some(v) => m.with_cin(v),
             None => m,
         }
     }
@@ -396,15 +456,23 @@ fn crop(scene: &LoadedScene, len: usize, rng: &mut ChaCha8Rng) -> (Vec<Vec<f32>>
 /// Everything a training step needs that does not change between steps.
 struct Trainer {
     fx: FeatureExtractor,
-    emagls: Option<EmaglsTensors>,
     loss: WeightedLoss,
-    anthro: Anthropometry,
     device: Device,
+}
+
+/// A listener at run time: its scenes, eMagLS base and conditioning.
+struct ListenerRt {
+    name: String,
+    items: Vec<DatasetItem>,
+    val_scenes: Vec<LoadedScene>,
+    emagls: Option<EmaglsTensors>,
+    anthro: Anthropometry,
 }
 
 impl Trainer {
     fn batch(
         &self,
+        listener: &ListenerRt,
         scenes: &[LoadedScene],
         seg: usize,
         rng: &mut ChaCha8Rng,
@@ -449,8 +517,9 @@ impl Trainer {
             }
         }
         let refs: Vec<&SceneFeatures> = feats.iter().collect();
-        let anthro = vec![self.anthro; b];
-        let input = RendererInput::from_scenes(&refs, &anthro, self.emagls.as_ref(), &self.device)?;
+        let anthro = vec![listener.anthro; b];
+        let input =
+            RendererInput::from_scenes(&refs, &anthro, listener.emagls.as_ref(), &self.device)?;
         let dev = &self.device;
         let target = Target {
             re: Tensor::from_data(TensorData::new(t_re, [b, 2, f_n, t_n]), dev),
@@ -468,11 +537,12 @@ fn record_err(e: impl std::fmt::Display) -> NeuralError {
 
 /// Train (or resume) the run described by `cfg` on `device` (an autodiff device, e.g.
 /// `Device::flex().autodiff()`), calling `progress` after every step. The binaural targets come
-/// from the dataset; the residual head's eMagLS weights are designed for the embedded spherical
-/// head (the dataset's own HRTF is not recorded in its metadata yet).
+/// from the datasets; the residual head's eMagLS weights of each listener are designed for that
+/// listener's `hrtf_sofa` (the embedded spherical head when the first listener has none).
 ///
 /// # Errors
-/// Bad config, unreadable data, a checkpoint from another dataset or model config, I/O errors.
+/// Bad config, unreadable data, a checkpoint from another dataset or model config, targets
+/// rendered with another HRTF than the listener's, I/O errors.
 pub fn train(
     cfg: &TrainConfig,
     device: &Device,
@@ -483,9 +553,49 @@ pub fn train(
             "batch_size, segment_s and checkpoint_every must be > 0".into(),
         ));
     }
-    let items = list_dataset(&cfg.dataset_dir)?;
-    let hash = dataset_hash(&cfg.dataset_dir, &items)?;
-    let fs_hz = items[0].load()?.sample_rate_hz;
+    // The first listener is the top-level fields; `listeners` add more.
+    let mut specs: Vec<(
+        String,
+        Option<PathBuf>,
+        Option<PathBuf>,
+        Option<PathBuf>,
+        Anthropometry,
+    )> = vec![(
+        "listener-0".to_string(),
+        Some(cfg.dataset_dir.clone()),
+        cfg.val_dataset_dir.clone(),
+        cfg.hrtf_sofa.clone(),
+        cfg.anthropometry.unwrap_or_default(),
+    )];
+    for (i, l) in cfg.listeners.iter().enumerate() {
+        let name = l.name.clone().unwrap_or_else(|| {
+            l.hrtf_sofa
+                .file_stem()
+                .map_or(format!("listener-{}", i + 1), |s| {
+                    s.to_string_lossy().into()
+                })
+        });
+        if l.dataset_dir.is_none() && l.val_dataset_dir.is_none() {
+            return Err(NeuralError::Config(format!(
+                "listener '{name}' has neither dataset_dir nor val_dataset_dir"
+            )));
+        }
+        specs.push((
+            name,
+            l.dataset_dir.clone(),
+            l.val_dataset_dir.clone(),
+            Some(l.hrtf_sofa.clone()),
+            l.anthropometry.unwrap_or_default(),
+        ));
+    }
+    if let Some(h) = &cfg.hrtf_sofa {
+        specs[0].0 = h
+            .file_stem()
+            .map_or("listener-0".into(), |s| s.to_string_lossy().into());
+    }
+
+    let items0 = list_dataset(&cfg.dataset_dir)?;
+    let fs_hz = items0[0].load()?.sample_rate_hz;
     let fcfg = FeatureConfig {
         sample_rate_hz: f64::from(fs_hz),
         ..cfg.features.clone()
@@ -493,54 +603,82 @@ pub fn train(
     let array = ArrayGeometry::em32();
     let model_cfg = cfg.model_config();
     let model_json = serde_json::to_string(&model_cfg).map_err(record_err)?;
-    let (hrtf, hrtf_origin) = match &cfg.hrtf_sofa {
-        Some(p) => {
-            let r = sphear_render::hrtf_source::resolve_hrtf(Some(p), f64::from(fs_hz))
-                .map_err(|e| io_err(p, e))?;
-            (r.set, r.origin)
-        }
-        None => {
-            let head = SphericalHead::default();
-            (
-                head.build(f64::from(fs_hz)).map_err(NeuralError::from)?,
-                head.name(),
-            )
-        }
-    };
-    let val_items = match &cfg.val_dataset_dir {
-        Some(d) => {
-            let mut v = list_dataset(d)?;
-            v.truncate(cfg.val_max_scenes.max(1));
-            v
-        }
-        None => Vec::new(),
-    };
-    // The targets must have been rendered with the HRTF the eMagLS base is designed for.
     let check_hrtf = cfg.head == HeadKind::Residual;
-    for it in items.iter().chain(&val_items).filter(|_| check_hrtf) {
-        let meta = it.dir.join("meta.json");
-        let text = fs::read_to_string(&meta).map_err(|e| io_err(&meta, e))?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| io_err(&meta, e))?;
-        if let Some(o) = v["extra"]["hrtf"].as_str()
-            && o.strip_prefix("system default ").unwrap_or(o) != hrtf_origin
-        {
-            return Err(NeuralError::Config(format!(
-                "{}: binaural targets rendered with HRTF '{o}', but this run designs for \
-                 '{hrtf_origin}' (set hrtf_sofa to the dataset spec's output.hrtf)",
-                meta.display()
-            )));
+
+    let mut listeners: Vec<ListenerRt> = Vec::with_capacity(specs.len());
+    let mut hash = String::new();
+    for (li, (name, train_dir, val_dir, sofa, anthro)) in specs.into_iter().enumerate() {
+        let items = match &train_dir {
+            Some(_) if li == 0 => items0.clone(),
+            Some(d) => list_dataset(d)?,
+            None => Vec::new(),
+        };
+        if let Some(d) = &train_dir {
+            let h = dataset_hash(d, &items)?;
+            // One listener: the dataset's own hash (as before multi-listener runs existed).
+            hash = if li == 0 { h } else { format!("{hash}+{h}") };
         }
+        let (hrtf, hrtf_origin) = match &sofa {
+            Some(p) => {
+                let r = sphear_render::hrtf_source::resolve_hrtf(Some(p), f64::from(fs_hz))
+                    .map_err(|e| io_err(p, e))?;
+                (r.set, r.origin)
+            }
+            None => {
+                let head = SphericalHead::default();
+                (
+                    head.build(f64::from(fs_hz)).map_err(NeuralError::from)?,
+                    head.name(),
+                )
+            }
+        };
+        let val_items = match &val_dir {
+            Some(d) => {
+                let mut v = list_dataset(d)?;
+                v.truncate(cfg.val_max_scenes.max(1));
+                v
+            }
+            None => Vec::new(),
+        };
+        // The targets must have been rendered with the HRTF the eMagLS base is designed for.
+        for it in items.iter().chain(&val_items).filter(|_| check_hrtf) {
+            let meta = it.dir.join("meta.json");
+            let text = fs::read_to_string(&meta).map_err(|e| io_err(&meta, e))?;
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| io_err(&meta, e))?;
+            if let Some(o) = v["extra"]["hrtf"].as_str()
+                && o.strip_prefix("system default ").unwrap_or(o) != hrtf_origin
+            {
+                return Err(NeuralError::Config(format!(
+                    "{}: binaural targets rendered with HRTF '{o}', but listener '{name}' designs \
+                     for '{hrtf_origin}' (set its hrtf_sofa to the dataset spec's output.hrtf)",
+                    meta.display()
+                )));
+            }
+        }
+        let emagls = match cfg.head {
+            HeadKind::Residual => Some(
+                EmaglsWeights::design(&hrtf, &array, fcfg.n_fft, &EmaglsDesign::default())?
+                    .to_tensors(device),
+            ),
+            HeadKind::Direct => None,
+        };
+        let val_scenes: Vec<LoadedScene> = val_items
+            .iter()
+            .map(DatasetItem::load)
+            .collect::<Result<_>>()?;
+        listeners.push(ListenerRt {
+            name,
+            items,
+            val_scenes,
+            emagls,
+            anthro,
+        });
     }
-    let emagls = match cfg.head {
-        HeadKind::Residual => Some(
-            EmaglsWeights::design(&hrtf, &array, fcfg.n_fft, &EmaglsDesign::default())?
-                .to_tensors(device),
-        ),
-        HeadKind::Direct => None,
-    };
+    let training: Vec<usize> = (0..listeners.len())
+        .filter(|&i| !listeners[i].items.is_empty())
+        .collect();
     let trainer = Trainer {
         fx: FeatureExtractor::new(&fcfg, &array)?,
-        emagls,
         loss: WeightedLoss::new(
             fcfg.n_fft,
             fcfg.hop,
@@ -549,7 +687,6 @@ pub fn train(
             cfg.loss_weights,
             device,
         )?,
-        anthro: cfg.anthropometry.unwrap_or_default(),
         device: device.clone(),
     };
     fs::create_dir_all(&cfg.output_dir).map_err(|e| io_err(&cfg.output_dir, e))?;
@@ -580,15 +717,18 @@ pub fn train(
     let cfg_json = model_dir_config_json(cfg, &model_cfg)?;
     fs::write(cfg.output_dir.join("config.json"), &cfg_json)
         .map_err(|e| io_err(&cfg.output_dir, e))?;
+    let has_val = listeners.iter().any(|l| !l.val_scenes.is_empty());
     let val_path = cfg.output_dir.join("val.csv");
-    if !val_items.is_empty() && !val_path.exists() {
+    let val_l_path = cfg.output_dir.join("val_listeners.csv");
+    if has_val && !val_path.exists() {
         fs::write(&val_path, "step,total,recon,doa,cues,mrstft\n")
             .map_err(|e| io_err(&val_path, e))?;
+        fs::write(
+            &val_l_path,
+            "step,listener,held_out,scenes,total,recon,doa,cues,mrstft\n",
+        )
+        .map_err(|e| io_err(&val_l_path, e))?;
     }
-    let val_scenes: Vec<LoadedScene> = val_items
-        .iter()
-        .map(DatasetItem::load)
-        .collect::<Result<_>>()?;
     let mut last_val = None;
     let log_path = cfg.output_dir.join("loss.csv");
     let new_log = !log_path.exists();
@@ -603,44 +743,47 @@ pub fn train(
     }
 
     let seg = (cfg.segment_s * f64::from(fs_hz)).round() as usize;
-    let per_epoch = items.len().div_ceil(cfg.batch_size);
     let t_run = std::time::Instant::now();
     let mut scenes_done = 0usize;
     let mut last = [0.0f32; 5];
+    let n_train = training.len();
     while step < cfg.steps {
-        // Epoch order and crops depend only on (seed, epoch, step): a resumed run continues the
-        // same sequence.
-        let epoch = step / per_epoch;
-        let mut order: Vec<usize> = (0..items.len()).collect();
+        // Listener of this step (round robin), then that listener's own step counter. Epoch
+        // order and crops depend only on (seed, listener, epoch, step): a resumed run continues
+        // the same sequence.
+        let li = training[step % n_train];
+        let lstep = step / n_train;
+        let lis = &listeners[li];
+        let per_epoch = lis.items.len().div_ceil(cfg.batch_size);
+        let epoch = lstep / per_epoch;
+        let mut order: Vec<usize> = (0..lis.items.len()).collect();
+        let lseed = if li == 0 {
+            cfg.seed
+        } else {
+            cfg.seed ^ (li as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
+        };
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(
-            cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
+            lseed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
         ));
-        let j = step % per_epoch;
+        let j = lstep % per_epoch;
         let idx = &order[j * cfg.batch_size..((j + 1) * cfg.batch_size).min(order.len())];
         let t0 = std::time::Instant::now();
         let scenes: Vec<LoadedScene> = idx
             .iter()
-            .map(|&i| items[i].load())
+            .map(|&i| lis.items[i].load())
             .collect::<Result<_>>()?;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(step as u64));
-        let (input, target) = trainer.batch(&scenes, seg, &mut rng)?;
+        let (input, target) = trainer.batch(lis, &scenes, seg, &mut rng)?;
         let out = model.forward(&input)?;
         let terms = trainer.loss.compute(&out, &target)?;
-        let v = |t: &Tensor<1>| -> f32 {
-            t.clone()
-                .into_data()
-                .try_to_vec::<f32>()
-                .ok()
-                .and_then(|x| x.first().copied())
-                .unwrap_or(f32::NAN)
-        };
         last = [
-            v(&terms.total),
-            v(&terms.recon),
-            v(&terms.doa),
-            v(&terms.cues),
-            v(&terms.mrstft),
-        ];
+            &terms.total,
+            &terms.recon,
+            &terms.doa,
+            &terms.cues,
+            &terms.mrstft,
+        ]
+        .map(scalar);
         if !last[0].is_finite() {
             return Err(NeuralError::NonFinite(format!("loss at step {step}")));
         }
@@ -649,20 +792,43 @@ pub fn train(
         step += 1;
         scenes_done += scenes.len();
         let rate = scenes.len() as f64 / t0.elapsed().as_secs_f64();
-        let val =
-            if !val_scenes.is_empty() && (step % cfg.val_every.max(1) == 0 || step == cfg.steps) {
-                let v = validate(&trainer, &model, &val_scenes, cfg.batch_size, seg, cfg.seed)?;
-                let mut f = fs::OpenOptions::new()
-                    .append(true)
-                    .open(&val_path)
-                    .map_err(|e| io_err(&val_path, e))?;
-                writeln!(f, "{step},{},{},{},{},{}", v[0], v[1], v[2], v[3], v[4])
-                    .map_err(|e| io_err(&val_path, e))?;
-                last_val = Some(v);
-                Some(v)
-            } else {
-                None
-            };
+        let out_of_time = cfg
+            .max_wall_s
+            .is_some_and(|w| t_run.elapsed().as_secs_f64() >= w);
+        let val = if has_val
+            && (step % cfg.val_every.max(1) == 0 || step == cfg.steps || out_of_time)
+        {
+            let (v, per) = validate(&trainer, &model, &listeners, cfg.batch_size, seg, cfg.seed)?;
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&val_path)
+                .map_err(|e| io_err(&val_path, e))?;
+            writeln!(f, "{step},{},{},{},{},{}", v[0], v[1], v[2], v[3], v[4])
+                .map_err(|e| io_err(&val_path, e))?;
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&val_l_path)
+                .map_err(|e| io_err(&val_l_path, e))?;
+            for (i, n, t) in per {
+                let l = &listeners[i];
+                writeln!(
+                    f,
+                    "{step},{},{},{n},{},{},{},{},{}",
+                    l.name,
+                    l.items.is_empty(),
+                    t[0],
+                    t[1],
+                    t[2],
+                    t[3],
+                    t[4]
+                )
+                .map_err(|e| io_err(&val_l_path, e))?;
+            }
+            last_val = Some(v);
+            Some(v)
+        } else {
+            None
+        };
         writeln!(
             log,
             "{step},{},{},{},{},{},{rate:.3}",
@@ -676,7 +842,7 @@ pub fn train(
             scenes_per_s: rate,
             val_loss: val,
         });
-        if step % cfg.checkpoint_every == 0 || step == cfg.steps {
+        if step % cfg.checkpoint_every == 0 || step == cfg.steps || out_of_time {
             save_checkpoint(
                 &cfg.output_dir,
                 step,
@@ -687,6 +853,9 @@ pub fn train(
                 &model_json,
                 &cfg_json,
             )?;
+        }
+        if out_of_time {
+            break;
         }
     }
     Ok(TrainSummary {
@@ -708,31 +877,44 @@ fn scalar(t: &Tensor<1>) -> f32 {
         .unwrap_or(f32::NAN)
 }
 
-/// Mean loss terms over the validation scenes (model in evaluation mode: no dropout, running
-/// batch-norm statistics; fixed crops from `seed`).
+/// Validation loss terms per listener with validation scenes (index, scenes, mean terms) and
+/// their scene-weighted mean (model in evaluation mode: no dropout, running batch-norm
+/// statistics; fixed crops from `seed`).
 fn validate(
     trainer: &Trainer,
     model: &NeuralRenderer,
-    scenes: &[LoadedScene],
+    listeners: &[ListenerRt],
     batch: usize,
     seg: usize,
     seed: u64,
-) -> Result<[f32; 5]> {
+) -> Result<([f32; 5], Vec<(usize, usize, [f32; 5])>)> {
     let m = model.valid();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5641_4c49_4441_5445);
     let mut sum = [0.0f64; 5];
     let mut n = 0usize;
-    for chunk in scenes.chunks(batch.max(1)) {
-        let (input, target) = trainer.batch(chunk, seg, &mut rng)?;
-        let out = m.forward(&input)?;
-        let t = trainer.loss.compute(&out, &target)?;
-        let v = [&t.total, &t.recon, &t.doa, &t.cues, &t.mrstft].map(scalar);
-        for (s, x) in sum.iter_mut().zip(v) {
-            *s += f64::from(x) * chunk.len() as f64;
+    let mut per = Vec::new();
+    for (li, l) in listeners.iter().enumerate() {
+        if l.val_scenes.is_empty() {
+            continue;
         }
-        n += chunk.len();
+        let mut lsum = [0.0f64; 5];
+        for chunk in l.val_scenes.chunks(batch.max(1)) {
+            let (input, target) = trainer.batch(l, chunk, seg, &mut rng)?;
+            let out = m.forward(&input)?;
+            let t = trainer.loss.compute(&out, &target)?;
+            let v = [&t.total, &t.recon, &t.doa, &t.cues, &t.mrstft].map(scalar);
+            for (s, x) in lsum.iter_mut().zip(v) {
+                *s += f64::from(x) * chunk.len() as f64;
+            }
+        }
+        let ln = l.val_scenes.len();
+        for (s, x) in sum.iter_mut().zip(lsum) {
+            *s += x;
+        }
+        n += ln;
+        per.push((li, ln, lsum.map(|s| (s / ln as f64) as f32)));
     }
-    Ok(sum.map(|s| (s / n.max(1) as f64) as f32))
+    Ok((sum.map(|s| (s / n.max(1) as f64) as f32), per))
 }
 
 /// The `config.json` of a run / model directory: the [`TrainConfig`] plus `model_config` (the
@@ -816,6 +998,55 @@ fn save_checkpoint(
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&tmp, &dir).map_err(|e| io_err(&dir, e))?;
     Ok(())
+}
+
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainDevice {
+    /// burn's pure-Rust CPU backend (`flex`; threads: `RAYON_NUM_THREADS`).
+    Cpu,
+    /// LibTorch on the CUDA device with this index (cargo feature `gpu`).
+    Cuda(usize),
+}
+
+impl std::str::FromStr for TrainDevice {
+    type Err = NeuralError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .map(Self::Cuda)
+                .ok_or_else(|| {
+                    NeuralError::Config(format!("device '{s}': expected cpu, cuda or cuda:N"))
+                }),
+        }
+    }
+}
+
+impl TrainDevice {
+    /// The autodiff device.
+    ///
+    /// # Errors
+    /// `Cuda` in a build without the `gpu` feature.
+    pub fn autodiff_device(self) -> Result<Device> {
+        match self {
+            Self::Cpu => Ok(Device::flex().autodiff()),
+            #[cfg(feature = "gpu")]
+            // burn marks its LibTorch backend deprecated; it is the GPU path that builds offline
+            // here (see NETWORK.md, "GPU training").
+            #[allow(deprecated)]
+            Self::Cuda(i) => Ok(Device::libtorch_cuda(i).autodiff()),
+            #[cfg(not(feature = "gpu"))]
+            Self::Cuda(_) => Err(NeuralError::Config(
+                "this build has no GPU backend: build with `--features gpu` (LibTorch 2.11, see \
+                 crates/sphear-neural/NETWORK.md)"
+                    .into(),
+            )),
+        }
+    }
 }
 
 /// [`train`] on the pure-Rust CPU backend (`Device::flex().autodiff()`).
