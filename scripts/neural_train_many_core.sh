@@ -31,6 +31,7 @@
 #                           (LD_LIBRARY_PATH must reach LibTorch and CUDA); a variant whose GPU run
 #                           dies within the first minute is restarted on the CPU
 #   CPU_REFERENCE [1]       with GPU_BIN: also train `main` on the CPU (throughput reference)
+#   STAGES [data train eval] which stages to run (e.g. "data" now and "train eval" later)
 #   BATCH [4]               scenes per batch
 #   SEGMENT_S [0.75]        random crop per scene
 # Variants: main (lean, residual head, 1024/512 STFT), noskip, noattn, nocin, nocbam (ablation
@@ -43,7 +44,7 @@ TRAIN_IDS=${TRAIN_IDS:-"3 8 10 11"}; HELDOUT_IDS=${HELDOUT_IDS:-"12 15"}
 SCENES=${SCENES:-60}; VAL_SCENES=${VAL_SCENES:-6}; HELDOUT_SCENES=${HELDOUT_SCENES:-12}; DURATION_S=${DURATION_S:-1.5}
 TRAIN_WALL_S=${TRAIN_WALL_S:-300}; VARIANTS=${VARIANTS:-"main noskip noattn nocin direct"}
 DATA_WALL_S=${DATA_WALL_S:-150}; EVAL_WALL_S=${EVAL_WALL_S:-120}; GPU_BIN=${GPU_BIN:-}; CPU_REFERENCE=${CPU_REFERENCE:-1}; BATCH=${BATCH:-4}; SEGMENT_S=${SEGMENT_S:-0.75}
-EVAL=${EVAL:-1}; EVAL_SOFA=${EVAL_SOFA:-$HRTF/eval.sofa}
+EVAL=${EVAL:-1}; STAGES=${STAGES:-"data train eval"}; EVAL_SOFA=${EVAL_SOFA:-$HRTF/eval.sofa}
 NCPU=$(nproc); NV=$(echo $VARIANTS | wc -w); THREADS=${THREADS:-$(( NCPU / NV > 0 ? NCPU / NV : 1 ))}
 T0=$(date +%s)
 log() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/log.txt"; }
@@ -69,12 +70,14 @@ hrtf = "$HRTF/cipic_$(printf %03d "$1").sofa"
 EOF
 }
 
+stage() { [[ " $STAGES " == *" $1 "* ]]; }
 # 1. Datasets: every subject's train and val sets in parallel (item seeds differ per subject).
 jobs=()
 for id in $TRAIN_IDS; do jobs+=("$id train $SCENES"); jobs+=("$id val $VAL_SCENES"); done
 for id in $HELDOUT_IDS; do jobs+=("$id val $HELDOUT_SCENES"); done
 NJ=${#jobs[@]}; TJ=$(( NCPU / NJ > 0 ? NCPU / NJ : 1 ))
 for j in "${jobs[@]}"; do
+  stage data || break
   set -- $j
   spec "$1" "$2"
   [ "$2" = val ] && seed=$(( $1 * 1000 + 1 )) || seed=$(( $1 * 1000 ))
@@ -82,7 +85,7 @@ for j in "${jobs[@]}"; do
     --seed "$seed" --threads "$TJ" > "$W/data_$1_$2.log" 2>&1 &
 done
 wait
-for j in "${jobs[@]}"; do set -- $j; n=$(find "$W/data/$2_$1" -name meta.json | wc -l); log "dataset $2 subject $1: $n scenes"; done
+stage data && for j in "${jobs[@]}"; do set -- $j; n=$(find "$W/data/$2_$1" -name meta.json | wc -l); log "dataset $2 subject $1: $n scenes"; done
 
 # 2. Configs (python only formats TOML from anthropometry.json).
 python3 - "$HRTF" "$W" "$TRAIN_IDS" "$HELDOUT_IDS" "$VARIANTS main_cpu" "$BATCH" "$SEGMENT_S" <<'PY'
@@ -159,7 +162,9 @@ train_variant() { # VARIANT DEVICE THREADS WALL_S
     --device "$2" --max-wall-s "$4" > "$W/train_$1.log" 2>&1
 }
 declare -A PID
-if [ -n "$GPU_BIN" ]; then
+if ! stage train; then
+  :
+elif [ -n "$GPU_BIN" ]; then
   log "GPU: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null)"
   for v in $VARIANTS; do train_variant "$v" cuda 1 "$TRAIN_WALL_S" "$GPU_BIN" & PID[$v]=$!; done
   CPU_T=$(( NCPU - NV > 1 ? NCPU - NV : 1 ))
@@ -191,7 +196,7 @@ done
     echo "runs/$v/loss.csv runs/$v/val.csv runs/$v/val_listeners.csv runs/$v/config.json runs/$v/loss.png $ck"
   done | xargs tar czf "$OUT/runs.tar.gz" train_*.toml train_*.log data_*.log 2>/dev/null )
 # 5. Score every variant on the quick suite with an HRTF no variant saw.
-if [ "$EVAL" = 1 ]; then
+if [ "$EVAL" = 1 ] && stage eval; then
   ET=$(( NCPU / (NV + 1) > 0 ? NCPU / (NV + 1) : 1 ))
   for v in $VARIANTS main_cpu; do
     ck=$(ls -d "$W/runs/$v"/checkpoint-* 2>/dev/null | sort | tail -1)

@@ -63,6 +63,17 @@ pub struct BenchArgs {
     /// Python interpreter for --python-reference.
     #[arg(long, default_value = "python3")]
     pub python: String,
+    /// Time the neural renderer instead (`render --method neural`): real-time factor and compute
+    /// time per streamed block on one thread, for the default chunking (256 STFT frames) and for
+    /// `--neural-chunk` frames.
+    #[arg(long)]
+    pub neural: bool,
+    /// Model directory for --neural (default: the embedded model).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Short chunk (STFT frames per block) of the second --neural measurement.
+    #[arg(long, default_value_t = 4)]
+    pub neural_chunk: usize,
 }
 
 /// One timed measurement.
@@ -187,10 +198,165 @@ fn write_npy_f32(path: &Path, shape: &[usize], data: impl Iterator<Item = f32>) 
     Ok(())
 }
 
+/// One streamed-neural measurement.
+#[derive(Debug, Clone, Serialize)]
+struct NeuralMeasurement {
+    chunk_frames: usize,
+    block_samples: usize,
+    block_ms: f64,
+    algorithmic_latency_samples: usize,
+    algorithmic_latency_ms: f64,
+    /// Wall-clock seconds / audio seconds (≤ 1 keeps up with real time on one core).
+    real_time_factor: f64,
+    block_compute_mean_ms: f64,
+    block_compute_p99_ms: f64,
+    block_compute_max_ms: f64,
+    /// Algorithmic latency + one block + the slowest block's compute time.
+    worst_latency_ms: f64,
+}
+
+/// `sphear bench --neural`: the streamed neural renderer on one thread.
+fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
+    use sphear_core::stream::BlockProcessor;
+    use sphear_neural::infer::{LoadedModel, NeuralBinaural, StreamConfig, cpu_device};
+    if args.neural_chunk == 0 {
+        bail!("--neural-chunk must be > 0");
+    }
+    // burn's CPU backend parallelises with rayon: one worker, as for the FIR figures.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global()
+        .context("setting up the single rayon worker")?;
+    let fs = f64::from(SAMPLE_RATE_HZ);
+    let frames = (args.seconds * fs).round().max(1.0) as usize;
+    let audio_s = frames as f64 / fs;
+    let array = ArrayGeometry::em32();
+    let dev = cpu_device();
+    let t0 = Instant::now();
+    let model = match &args.model {
+        Some(dir) => LoadedModel::from_dir(dir, &dev)
+            .with_context(|| format!("--model {}", dir.display()))?,
+        None => LoadedModel::embedded(&dev)?,
+    };
+    let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
+    if (model.features.sample_rate_hz - fs).abs() > 0.5 {
+        bail!(
+            "the model's features are at {} Hz; the bench signal is {SAMPLE_RATE_HZ} Hz",
+            model.features.sample_rate_hz
+        );
+    }
+    let net = NeuralBinaural::new(
+        &model,
+        &array,
+        &hrtf.set,
+        sphear_neural::Anthropometry::default(),
+        &dev,
+    )?;
+    let setup_s = t0.elapsed().as_secs_f64();
+    let input: Vec<Vec<f32>> = (0..array.num_capsules())
+        .map(|c| white_noise(frames, NOISE_AMP, NOISE_SEED + c as u64))
+        .collect();
+    let hop = model.features.hop;
+    let mut rows = Vec::new();
+    for chunk in [256, args.neural_chunk] {
+        let mut st = net.stream(StreamConfig {
+            chunk_frames: chunk,
+            ..StreamConfig::default()
+        })?;
+        let block = chunk * hop;
+        let mut out = vec![vec![0.0f32; block]; 2];
+        let mut times = Vec::with_capacity(frames / block + 1);
+        let bar = FrameProgress::new(frames as u64, &format!("neural, chunks of {chunk} frames"));
+        let mut start = 0;
+        while start < frames {
+            let n = block.min(frames - start);
+            let ins: Vec<&[f32]> = input.iter().map(|c| &c[start..start + n]).collect();
+            let mut outs: Vec<&mut [f32]> = out.iter_mut().map(|c| &mut c[..n]).collect();
+            let t = Instant::now();
+            st.process(&ins, &mut outs)?;
+            times.push(t.elapsed().as_secs_f64());
+            start += n;
+            bar.update(start as u64, frames as u64);
+        }
+        bar.finish();
+        let total: f64 = times.iter().sum();
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        let p99 = sorted[((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1];
+        let max = sorted.last().copied().unwrap_or(0.0);
+        let lat = st.latency_samples();
+        let ms = |samples: usize| samples as f64 / fs * 1e3;
+        rows.push(NeuralMeasurement {
+            chunk_frames: chunk,
+            block_samples: block,
+            block_ms: ms(block),
+            algorithmic_latency_samples: lat,
+            algorithmic_latency_ms: ms(lat),
+            real_time_factor: total / audio_s,
+            block_compute_mean_ms: total / times.len() as f64 * 1e3,
+            block_compute_p99_ms: p99 * 1e3,
+            block_compute_max_ms: max * 1e3,
+            worst_latency_ms: ms(lat) + ms(block) + max * 1e3,
+        });
+    }
+    let mc = &model.model_config;
+    println!(
+        "sphear bench --neural: {audio_s:.2} s of em32 noise at {SAMPLE_RATE_HZ} Hz, 1 thread; model {} \
+         ({} parameters, {:?}, {:?} head, STFT {}/{}); HRTF {}; setup {setup_s:.2} s",
+        model.source,
+        model.num_params(),
+        mc.temporal,
+        mc.head,
+        model.features.n_fft,
+        hop,
+        hrtf.origin
+    );
+    println!(
+        "{:>7} {:>10} {:>12} {:>6} {:>10} {:>10} {:>10} {:>12}",
+        "chunk", "block ms", "algo lat ms", "RTF", "mean ms", "p99 ms", "max ms", "worst lat ms"
+    );
+    for r in &rows {
+        println!(
+            "{:>7} {:>10.1} {:>12.1} {:>6.3} {:>10.1} {:>10.1} {:>10.1} {:>12.1}",
+            r.chunk_frames,
+            r.block_ms,
+            r.algorithmic_latency_ms,
+            r.real_time_factor,
+            r.block_compute_mean_ms,
+            r.block_compute_p99_ms,
+            r.block_compute_max_ms,
+            r.worst_latency_ms
+        );
+    }
+    println!(
+        "RTF = compute time / audio time on one thread (≤ 1 keeps up; the lean model's goal is ≤ 0.5). \
+         worst lat = algorithmic latency + one block + the slowest block's compute."
+    );
+    if let Some(path) = &args.json {
+        let v = serde_json::json!({
+            "audio_seconds": audio_s,
+            "sample_rate_hz": SAMPLE_RATE_HZ,
+            "threads": 1,
+            "model": model.source,
+            "parameters": model.num_params(),
+            "n_fft": model.features.n_fft,
+            "hop": hop,
+            "hrtf": hrtf.origin,
+            "measurements": rows,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&v)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Run the command.
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
         bail!("--seconds must be in (0, 3600], got {}", args.seconds);
+    }
+    if args.neural {
+        return run_neural(args);
     }
     let fs = f64::from(SAMPLE_RATE_HZ);
     let frames = (args.seconds * fs).round().max(1.0) as usize;

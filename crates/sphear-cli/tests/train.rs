@@ -121,3 +121,113 @@ fn train_resume_and_finetune_a_tiny_model() {
     let o = sphear(&["train", c, "--finetune", "/nonexistent/ckpt"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+fn shared_sofa(name: &str) -> std::path::PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/sofa_libmysofa")
+        .join(name);
+    assert!(
+        p.exists(),
+        "test data missing: {} (CI has ../shared/data beside the checkout)",
+        p.display()
+    );
+    p
+}
+
+/// Two training listeners with their own HRTFs (residual head: one eMagLS base each), one held-out
+/// listener (validation only), per-listener validation rows, `--max-wall-s`, and a listener whose
+/// HRTF is not the one its scenes were rendered with (refused, exit 2).
+#[test]
+fn train_with_listeners_and_a_held_out_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let kemar = shared_sofa("MIT_KEMAR_normal_pinna.sofa");
+    let cipic = shared_sofa("CIPIC_subject_003_hrir_final.sofa");
+    let spec = |name: &str, hrtf: &Path| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "duration_s = 0.4\nseed = 3\n[room]\nfree_field = true\n[sources]\ncount = 1\n\
+                 [output]\nambix_order = 0\nhrtf = \"{}\"\n",
+                hrtf.display()
+            ),
+        )
+        .expect("write");
+        p
+    };
+    let (sa, sb) = (spec("a.toml", &kemar), spec("b.toml", &cipic));
+    dataset(&sa, &dir.path().join("train_a"), "3");
+    dataset(&sa, &dir.path().join("val_a"), "4");
+    dataset(&sb, &dir.path().join("train_b"), "5");
+    dataset(&sb, &dir.path().join("val_b"), "6");
+    let cfg = dir.path().join("run.toml");
+    let write_cfg = |out: &str, b_hrtf: &Path| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "dataset_dir = \"train_a\"\nval_dataset_dir = \"val_a\"\noutput_dir = \"{out}\"\n\
+                 hrtf_sofa = \"{}\"\nmodel = \"tiny\"\nsteps = 4\nbatch_size = 2\nsegment_s = 0.1\n\
+                 checkpoint_every = 2\nval_every = 2\nmr_stft_sizes = [64, 128]\n\
+                 [[listeners]]\nname = \"b\"\ndataset_dir = \"train_b\"\nhrtf_sofa = \"{}\"\n\
+                 anthropometry = [1.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1.0]\n\
+                 [[listeners]]\nname = \"held\"\nval_dataset_dir = \"val_b\"\nhrtf_sofa = \"{}\"\n",
+                kemar.display(),
+                b_hrtf.display(),
+                cipic.display()
+            ),
+        )
+        .expect("write");
+    };
+    write_cfg("run", &cipic);
+    let c = cfg.to_str().expect("utf8");
+    let o = sphear(&["train", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = dir.path().join("run");
+    let rows = lines(&run.join("val_listeners.csv"));
+    // Listener b has no validation scenes: rows for the first listener and the held-out one.
+    assert_eq!(
+        rows.len(),
+        1 + 2 * 2,
+        "header + 2 listeners at steps 2 and 4: {rows:?}"
+    );
+    let at2: Vec<Vec<&str>> = rows[1..3].iter().map(|r| r.split(',').collect()).collect();
+    let names: Vec<&str> = at2.iter().map(|r| r[1]).collect();
+    assert_eq!(names, ["MIT_KEMAR_normal_pinna", "held"]);
+    let held_out: Vec<&str> = at2.iter().map(|r| r[2]).collect();
+    assert_eq!(held_out, ["false", "true"]);
+    assert!(
+        at2.iter().all(|r| r[4..]
+            .iter()
+            .all(|v| v.parse::<f32>().is_ok_and(f32::is_finite))),
+        "{rows:?}"
+    );
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("checkpoint-00000004/state.json")).expect("state"),
+    )
+    .expect("json");
+    assert!(
+        state["dataset_hash"]
+            .as_str()
+            .is_some_and(|h| h.contains('+')),
+        "both training datasets are in the hash: {state}"
+    );
+
+    // A wall-clock limit of 0 s stops after the first step, with a checkpoint and a validation.
+    let o = sphear(&["train", c, "--resume", "--max-wall-s", "0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    write_cfg("short", &cipic);
+    let o = sphear(&["train", c, "--max-wall-s", "0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        dir.path()
+            .join("short/checkpoint-00000001/model.bpk")
+            .exists()
+    );
+    assert_eq!(lines(&dir.path().join("short/val.csv")).len(), 2);
+
+    // Listener b's scenes were rendered with CIPIC 003: designing its base for KEMAR is refused.
+    write_cfg("wrong", &kemar);
+    let o = sphear(&["train", c]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("listener 'b'"), "{}", stderr(&o));
+}

@@ -691,6 +691,8 @@ pub fn train(
     };
     fs::create_dir_all(&cfg.output_dir).map_err(|e| io_err(&cfg.output_dir, e))?;
 
+    // Kaiming init and dropout masks from the run's seed (reproducible runs).
+    device.seed(cfg.seed);
     let mut model: NeuralRenderer = model_cfg.init(device)?;
     let mut optim = AdamConfig::new().init();
     let mut step = 0usize;

@@ -274,3 +274,75 @@ fn rate_and_capsule_mismatches_are_errors() {
     .expect_err("rate");
     assert!(e.to_string().contains("48000"), "{e}");
 }
+
+/// Lag (samples) maximising `Σ_n a[n]·b[n + lag]` over `|lag| ≤ max_lag`: positive when `b`
+/// lags `a`.
+fn xcorr_peak_lag(a: &[f32], b: &[f32], max_lag: i64) -> i64 {
+    let n = a.len() as i64;
+    let mut best = (f64::NEG_INFINITY, 0);
+    for lag in -max_lag..=max_lag {
+        let mut s = 0.0f64;
+        for i in 0.max(-lag)..n.min(n - lag) {
+            s += f64::from(a[i as usize]) * f64::from(b[(i + lag) as usize]);
+        }
+        if s > best.0 {
+            best = (s, lag);
+        }
+    }
+    best.1
+}
+
+fn energy(x: &[f32]) -> f64 {
+    x.iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+}
+
+/// The shipped model (when this build embeds one) lateralises as the physics demands: a plane wave
+/// of noise from the left (azimuth +60°) comes out louder and earlier at the left ear, one from
+/// the right (−60°) at the right ear; the output is finite, and its level stays within 6 dB of the
+/// STFT-domain eMagLS that the residual head started from (a trained correction, not a new level).
+#[test]
+fn shipped_model_lateralises_plane_waves() {
+    if !has_embedded_model() {
+        eprintln!("this build embeds no model (crates/sphear-neural/model/): nothing to check");
+        return;
+    }
+    let dev = Device::flex();
+    let model = LoadedModel::embedded(&dev).expect("embedded model");
+    let array = ArrayGeometry::em32();
+    let hrtf = SphericalHead::default().build(FS).expect("head");
+    let net =
+        NeuralBinaural::new(&model, &array, &hrtf, Anthropometry::default(), &dev).expect("bind");
+    for az_deg in [60.0f64, -60.0] {
+        let src = PlaneWaveSource {
+            direction: Direction::new(az_deg.to_radians(), 0.0),
+            signal: common::noise(24_000, 77, 0.3),
+        };
+        let caps = simulate_array(&array, &[src], FS, sphear_core::SPEED_OF_SOUND_M_S);
+        let y = net.render(&caps, StreamConfig::default()).expect("render");
+        assert!(
+            y.iter().flatten().all(|v| v.is_finite()),
+            "non-finite output"
+        );
+        let ild_db = 10.0 * (energy(&y[0]) / energy(&y[1])).log10();
+        let lag = xcorr_peak_lag(&y[0], &y[1], 48);
+        let reference = stft_emagls(&caps, &model.features);
+        let level_db = 10.0
+            * ((energy(&y[0]) + energy(&y[1])) / (energy(&reference[0]) + energy(&reference[1])))
+                .log10();
+        println!(
+            "azimuth {az_deg:+}°: ILD {ild_db:+.2} dB, right-ear lag {lag:+} samples, level vs \
+             STFT eMagLS {level_db:+.2} dB"
+        );
+        assert_eq!(
+            ild_db.signum(),
+            az_deg.signum(),
+            "ILD {ild_db} dB at {az_deg}°"
+        );
+        assert_eq!(
+            (lag as f64).signum(),
+            az_deg.signum(),
+            "the far ear must lag: {lag} samples at {az_deg}°"
+        );
+        assert!(level_db.abs() < 6.0, "level {level_db} dB off eMagLS");
+    }
+}

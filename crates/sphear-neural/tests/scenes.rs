@@ -26,9 +26,12 @@ const FS: f64 = 48_000.0;
 const LR: f64 = 1e-2;
 /// Step of the second part of the overfit test.
 const LR_FINE: f64 = 2e-3;
-/// Optimiser steps of the overfit test, and the step where the smaller step takes over.
-const OVERFIT_STEPS: usize = 600;
-const OVERFIT_SWITCH: usize = 400;
+/// Optimiser steps of the overfit test, and the step where the smaller step takes over (600/400
+/// gave 6.6–8.3× from unseeded inits: the loss was still falling at the switch).
+const OVERFIT_STEPS: usize = 1400;
+const OVERFIT_SWITCH: usize = 1100;
+/// Seed of the overfit test's initialisation.
+const OVERFIT_SEED: u64 = 7;
 
 fn error_db(a: &[f32], reference: &[f32]) -> f64 {
     let (mut e, mut r) = (0.0f64, 0.0f64);
@@ -140,8 +143,8 @@ fn residual_head_at_initialisation_is_emagls() {
     }
 }
 
+/// Measured (seed 7, one thread): 5.04 → 0.419, 12.0× in 1400 steps (≈ 60–120 ms per step here).
 #[test]
-#[ignore = "not yet: 5.14 -> 0.62 (8.3x) in 600 steps, the issue asks > 10x (run with --ignored)"]
 fn tiny_model_overfits_one_scene() {
     let array = ArrayGeometry::em32();
     let hrtf = SphericalHead::default().build(FS).expect("head");
@@ -186,6 +189,8 @@ fn tiny_model_overfits_one_scene() {
         .with_head(HeadKind::Direct)
         .with_dropout_conv(0.0)
         .with_dropout_fc(0.0);
+    // A fixed initialisation: the first loss (and so the ratio) depends on the random init.
+    dev.seed(OVERFIT_SEED);
     let mut model = cfg.init(&dev).expect("model");
     let inp =
         RendererInput::from_scenes(&[&sf], &[Anthropometry::default()], None, &dev).expect("input");
