@@ -376,3 +376,19 @@ fn shipped_model_lateralises_plane_waves() {
         assert!(level_db.abs() < 6.0, "level {level_db} dB off eMagLS");
     }
 }
+
+/// The example run config (the shipped model's) parses, with its listeners and STFT.
+#[test]
+fn example_train_config_parses() {
+    let tc = TrainConfig::from_toml_str(include_str!("../examples/train_lean.toml"))
+        .expect("examples/train_lean.toml");
+    assert_eq!(tc.listeners.len(), 2);
+    assert!(tc.listeners[0].dataset_dir.is_some());
+    assert!(
+        tc.listeners[1].dataset_dir.is_none() && tc.listeners[1].val_dataset_dir.is_some(),
+        "the last listener is held out"
+    );
+    assert_eq!((tc.features.n_fft, tc.features.hop), (1024, 512));
+    assert_eq!(tc.model_config().enc_channels, vec![24, 48, 96]);
+    assert_eq!(tc.max_wall_s, Some(3540.0));
+}
