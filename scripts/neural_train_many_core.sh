@@ -72,20 +72,24 @@ EOF
 
 stage() { [[ " $STAGES " == *" $1 "* ]]; }
 # 1. Datasets: every subject's train and val sets in parallel (item seeds differ per subject).
-jobs=()
-for id in $TRAIN_IDS; do jobs+=("$id train $SCENES"); jobs+=("$id val $VAL_SCENES"); done
-for id in $HELDOUT_IDS; do jobs+=("$id val $HELDOUT_SCENES"); done
-NJ=${#jobs[@]}; TJ=$(( NCPU / NJ > 0 ? NCPU / NJ : 1 ))
-for j in "${jobs[@]}"; do
-  stage data || break
-  set -- $j
-  spec "$1" "$2"
-  [ "$2" = val ] && seed=$(( $1 * 1000 + 1 )) || seed=$(( $1 * 1000 ))
-  timeout -s TERM "$DATA_WALL_S" "$BIN" dataset "$W/spec_$1_$2.toml" -o "$W/data/$2_$1" --count "$3" \
-    --seed "$seed" --threads "$TJ" > "$W/data_$1_$2.log" 2>&1 &
-done
-wait
-stage data && for j in "${jobs[@]}"; do set -- $j; n=$(find "$W/data/$2_$1" -name meta.json | wc -l); log "dataset $2 subject $1: $n scenes"; done
+if stage data; then
+  jobs=()
+  for id in $TRAIN_IDS; do jobs+=("$id train $SCENES"); jobs+=("$id val $VAL_SCENES"); done
+  for id in $HELDOUT_IDS; do jobs+=("$id val $HELDOUT_SCENES"); done
+  NJ=${#jobs[@]}; TJ=$(( NCPU / NJ > 0 ? NCPU / NJ : 1 ))
+  for j in "${jobs[@]}"; do
+    set -- $j
+    spec "$1" "$2"
+    [ "$2" = val ] && seed=$(( $1 * 1000 + 1 )) || seed=$(( $1 * 1000 ))
+    timeout -s TERM "$DATA_WALL_S" "$BIN" dataset "$W/spec_$1_$2.toml" -o "$W/data/$2_$1" --count "$3" \
+      --seed "$seed" --threads "$TJ" > "$W/data_$1_$2.log" 2>&1 &
+  done
+  wait
+  for j in "${jobs[@]}"; do
+    set -- $j
+    log "dataset $2 subject $1: $(find "$W/data/$2_$1" -name meta.json | wc -l) scenes"
+  done
+fi
 
 # 2. Configs (python only formats TOML from anthropometry.json).
 python3 - "$HRTF" "$W" "$TRAIN_IDS" "$HELDOUT_IDS" "$VARIANTS main_cpu" "$BATCH" "$SEGMENT_S" <<'PY'

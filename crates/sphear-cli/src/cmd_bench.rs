@@ -218,7 +218,7 @@ struct NeuralMeasurement {
 /// `sphear bench --neural`: the streamed neural renderer on one thread.
 fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
     use sphear_core::stream::BlockProcessor;
-    use sphear_neural::infer::{LoadedModel, NeuralBinaural, StreamConfig, cpu_device};
+    use sphear_neural::infer::{NeuralBinaural, StreamConfig, cpu_device};
     if args.neural_chunk == 0 {
         bail!("--neural-chunk must be > 0");
     }
@@ -233,11 +233,7 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
     let array = ArrayGeometry::em32();
     let dev = cpu_device();
     let t0 = Instant::now();
-    let model = match &args.model {
-        Some(dir) => LoadedModel::from_dir(dir, &dev)
-            .with_context(|| format!("--model {}", dir.display()))?,
-        None => LoadedModel::embedded(&dev)?,
-    };
+    let model = crate::cmd_render::load_neural_model(args.model.as_deref(), &dev)?;
     let hrtf = resolve_hrtf(args.hrtf.as_deref(), fs)?;
     if (model.features.sample_rate_hz - fs).abs() > 0.5 {
         bail!(

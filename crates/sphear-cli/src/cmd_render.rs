@@ -1,6 +1,6 @@
 //! `sphear render`: em32 (capsule) or AmbiX recordings to binaural.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -312,6 +312,23 @@ fn run_dirac(args: &RenderArgs, input: &InputKind, order: usize) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// The neural model of `--model DIR`, or the embedded one without it (`render`, `bench --neural`).
+///
+/// # Errors
+/// An unreadable model directory (named in the message); no embedded model in this build.
+pub(crate) fn load_neural_model(
+    dir: Option<&Path>,
+    dev: &sphear_neural::Device,
+) -> Result<sphear_neural::LoadedModel> {
+    use sphear_neural::LoadedModel;
+    Ok(match dir {
+        Some(dir) => {
+            LoadedModel::from_dir(dir, dev).with_context(|| format!("--model {}", dir.display()))?
+        }
+        None => LoadedModel::embedded(dev)?,
+    })
+}
+
 /// Neural path: load the model (--model DIR or the embedded one), design its eMagLS base weights
 /// for the HRTF, map --anthropometry to the network's conditioning, stream the file.
 fn run_neural(
@@ -320,8 +337,7 @@ fn run_neural(
     info: &sphear_core::wav::WavInfo,
 ) -> Result<ExitCode> {
     use sphear_neural::infer::{
-        AnthroStandardizer, LoadedModel, NeuralBinaural, StreamConfig, anthropometry_from_measures,
-        cpu_device,
+        AnthroStandardizer, NeuralBinaural, StreamConfig, anthropometry_from_measures, cpu_device,
     };
     if args.yaw != 0.0 || args.pitch != 0.0 || args.roll != 0.0 {
         bail!("--method neural does not rotate the head (--yaw/--pitch/--roll must be 0)");
@@ -329,11 +345,7 @@ fn run_neural(
     let fs = info.sample_rate_hz as f64;
     let dev = cpu_device();
     let t0 = std::time::Instant::now();
-    let model = match &args.model {
-        Some(dir) => LoadedModel::from_dir(dir, &dev)
-            .with_context(|| format!("--model {}", dir.display()))?,
-        None => LoadedModel::embedded(&dev)?,
-    };
+    let model = load_neural_model(args.model.as_deref(), &dev)?;
     let hrtf = render_hrtf(args, fs)?;
     let anthro = match &args.anthropometry {
         Some(p) => {

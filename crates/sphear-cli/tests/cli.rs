@@ -1,26 +1,10 @@
 //! Contract tests of the `sphear` command line (exit codes, channel counts, lengths, errors).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn sphear(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sphear"))
-        .args(args)
-        .output()
-        .expect("run sphear")
-}
+use std::path::Path;
 
-fn shared(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    assert!(
-        p.exists(),
-        "test data missing: {} (CI has ../shared/data beside the checkout)",
-        p.display()
-    );
-    p
-}
+use common::{shared, sphear, stderr};
 
 fn write_wav(path: &Path, rate: u32, chans: &[Vec<f32>]) {
     let spec = hound::WavSpec {
@@ -47,10 +31,6 @@ fn read_wav(path: &Path) -> (hound::WavSpec, Vec<Vec<f32>>) {
         out[i % ch].push(s.expect("sample"));
     }
     (spec, out)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

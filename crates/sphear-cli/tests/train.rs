@@ -1,19 +1,11 @@
 //! `sphear train`: a tiny model on a tiny dataset — run, refuse to overwrite, resume, fine-tune,
 //! and the run directory's files (loss/val logs, checkpoint = model directory, loss PNG).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn sphear(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sphear"))
-        .args(args)
-        .output()
-        .expect("run sphear")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{shared, sphear, stderr};
 
 fn dataset(spec: &Path, out: &Path, seed: &str) {
     let o = sphear(&[
@@ -122,26 +114,14 @@ fn train_resume_and_finetune_a_tiny_model() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
-fn shared_sofa(name: &str) -> std::path::PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/sofa_libmysofa")
-        .join(name);
-    assert!(
-        p.exists(),
-        "test data missing: {} (CI has ../shared/data beside the checkout)",
-        p.display()
-    );
-    p
-}
-
 /// Two training listeners with their own HRTFs (residual head: one eMagLS base each), one held-out
 /// listener (validation only), per-listener validation rows, `--max-wall-s`, and a listener whose
 /// HRTF is not the one its scenes were rendered with (refused, exit 2).
 #[test]
 fn train_with_listeners_and_a_held_out_one() {
     let dir = tempfile::tempdir().expect("tmp");
-    let kemar = shared_sofa("MIT_KEMAR_normal_pinna.sofa");
-    let cipic = shared_sofa("CIPIC_subject_003_hrir_final.sofa");
+    let kemar = shared("sofa_libmysofa/MIT_KEMAR_normal_pinna.sofa");
+    let cipic = shared("sofa_libmysofa/CIPIC_subject_003_hrir_final.sofa");
     let spec = |name: &str, hrtf: &Path| {
         let p = dir.path().join(name);
         std::fs::write(

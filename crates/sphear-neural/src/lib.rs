@@ -28,6 +28,9 @@ pub mod loss;
 pub mod model;
 pub mod training;
 
+/// burn's runtime device (CPU `flex`, or LibTorch with the `gpu` feature), for callers that hold
+/// one without depending on burn themselves.
+pub use burn::tensor::Device;
 pub use config::{HeadKind, ModelConfig, TemporalKind};
 pub use error::{NeuralError, Result};
 pub use features::{Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures, Stft};

@@ -231,26 +231,22 @@ impl TrainConfig {
             ModelPreset::Tiny => ModelConfig::tiny(p, a, 32),
         }
         .with_head(self.head);
-        let m = match self.dropout_conv {
-            Some(d) => m.with_dropout_conv(d),
-            None => m,
-        };
-        let m = match self.skip_connections {
-            Some(v) => m.with_skip_connections(v),
-            None => m,
-        };
-        let m = match self.attention {
-            Some(v) => m.with_attention(v),
-            None => m,
-        };
-        let m = match self.cbam {
-            Some(v) => m.with_cbam(v),
-            None => m,
-        };
-        match self.cin {
-            Some(v) => m.with_cin(v),
-            None => m,
+        // Each override applies only when the config gives it.
+        fn over<T>(
+            m: ModelConfig,
+            v: Option<T>,
+            set: fn(ModelConfig, T) -> ModelConfig,
+        ) -> ModelConfig {
+            match v {
+                Some(v) => set(m, v),
+                None => m,
+            }
         }
+        let m = over(m, self.dropout_conv, ModelConfig::with_dropout_conv);
+        let m = over(m, self.skip_connections, ModelConfig::with_skip_connections);
+        let m = over(m, self.attention, ModelConfig::with_attention);
+        let m = over(m, self.cbam, ModelConfig::with_cbam);
+        over(m, self.cin, ModelConfig::with_cin)
     }
 }
 
@@ -460,6 +456,16 @@ struct Trainer {
     device: Device,
 }
 
+/// A listener as configured (the top-level fields or one `[[listeners]]` table).
+struct ListenerSpec {
+    name: String,
+    train_dir: Option<PathBuf>,
+    val_dir: Option<PathBuf>,
+    /// `None`: the embedded spherical head (first listener only).
+    sofa: Option<PathBuf>,
+    anthro: Anthropometry,
+}
+
 /// A listener at run time: its scenes, eMagLS base and conditioning.
 struct ListenerRt {
     name: String,
@@ -553,45 +559,35 @@ pub fn train(
             "batch_size, segment_s and checkpoint_every must be > 0".into(),
         ));
     }
-    // The first listener is the top-level fields; `listeners` add more.
-    let mut specs: Vec<(
-        String,
-        Option<PathBuf>,
-        Option<PathBuf>,
-        Option<PathBuf>,
-        Anthropometry,
-    )> = vec![(
-        "listener-0".to_string(),
-        Some(cfg.dataset_dir.clone()),
-        cfg.val_dataset_dir.clone(),
-        cfg.hrtf_sofa.clone(),
-        cfg.anthropometry.unwrap_or_default(),
-    )];
+    // The first listener is the top-level fields; `listeners` add more. Unnamed listeners are
+    // called after their HRTF file (or `listener-N` without one).
+    let name_of = |name: Option<&String>, sofa: Option<&PathBuf>, i: usize| {
+        name.cloned().unwrap_or_else(|| {
+            sofa.and_then(|p| p.file_stem())
+                .map_or(format!("listener-{i}"), |s| s.to_string_lossy().into())
+        })
+    };
+    let mut specs = vec![ListenerSpec {
+        name: name_of(None, cfg.hrtf_sofa.as_ref(), 0),
+        train_dir: Some(cfg.dataset_dir.clone()),
+        val_dir: cfg.val_dataset_dir.clone(),
+        sofa: cfg.hrtf_sofa.clone(),
+        anthro: cfg.anthropometry.unwrap_or_default(),
+    }];
     for (i, l) in cfg.listeners.iter().enumerate() {
-        let name = l.name.clone().unwrap_or_else(|| {
-            l.hrtf_sofa
-                .file_stem()
-                .map_or(format!("listener-{}", i + 1), |s| {
-                    s.to_string_lossy().into()
-                })
-        });
+        let name = name_of(l.name.as_ref(), Some(&l.hrtf_sofa), i + 1);
         if l.dataset_dir.is_none() && l.val_dataset_dir.is_none() {
             return Err(NeuralError::Config(format!(
                 "listener '{name}' has neither dataset_dir nor val_dataset_dir"
             )));
         }
-        specs.push((
+        specs.push(ListenerSpec {
             name,
-            l.dataset_dir.clone(),
-            l.val_dataset_dir.clone(),
-            Some(l.hrtf_sofa.clone()),
-            l.anthropometry.unwrap_or_default(),
-        ));
-    }
-    if let Some(h) = &cfg.hrtf_sofa {
-        specs[0].0 = h
-            .file_stem()
-            .map_or("listener-0".into(), |s| s.to_string_lossy().into());
+            train_dir: l.dataset_dir.clone(),
+            val_dir: l.val_dataset_dir.clone(),
+            sofa: Some(l.hrtf_sofa.clone()),
+            anthro: l.anthropometry.unwrap_or_default(),
+        });
     }
 
     let items0 = list_dataset(&cfg.dataset_dir)?;
@@ -607,7 +603,14 @@ pub fn train(
 
     let mut listeners: Vec<ListenerRt> = Vec::with_capacity(specs.len());
     let mut hash = String::new();
-    for (li, (name, train_dir, val_dir, sofa, anthro)) in specs.into_iter().enumerate() {
+    for (li, spec) in specs.into_iter().enumerate() {
+        let ListenerSpec {
+            name,
+            train_dir,
+            val_dir,
+            sofa,
+            anthro,
+        } = spec;
         let items = match &train_dir {
             Some(_) if li == 0 => items0.clone(),
             Some(d) => list_dataset(d)?,
@@ -1038,7 +1041,7 @@ impl TrainDevice {
             Self::Cpu => Ok(Device::flex().autodiff()),
             #[cfg(feature = "gpu")]
             // burn marks its LibTorch backend deprecated; it is the GPU path that builds offline
-            // here (see NETWORK.md, "GPU training").
+            // here (see NETWORK.md, "Training", "GPU").
             #[allow(deprecated)]
             Self::Cuda(i) => Ok(Device::libtorch_cuda(i).autodiff()),
             #[cfg(not(feature = "gpu"))]
@@ -1049,12 +1052,4 @@ impl TrainDevice {
             )),
         }
     }
-}
-
-/// [`train`] on the pure-Rust CPU backend (`Device::flex().autodiff()`).
-///
-/// # Errors
-/// As [`train`].
-pub fn train_cpu(cfg: &TrainConfig, progress: impl FnMut(&StepReport)) -> Result<TrainSummary> {
-    train(cfg, &Device::flex().autodiff(), progress)
 }

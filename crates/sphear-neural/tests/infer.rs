@@ -294,31 +294,20 @@ fn xcorr_peak_lag(a: &[f32], b: &[f32], max_lag: i64) -> i64 {
 
 /// Low-pass (windowed sinc, Hann, 257 taps, cutoff `fc_hz`), same length, zero-phase alignment.
 fn lowpass(x: &[f32], fc_hz: f64) -> Vec<f32> {
-    let half = 128i64;
-    let h: Vec<f64> = (-half..=half)
-        .map(|n| {
-            let t = n as f64;
+    let half = 128usize;
+    let h: Vec<f32> = (0..=2 * half)
+        .map(|k| {
+            let t = k as f64 - half as f64;
             let w = 0.5 + 0.5 * (std::f64::consts::PI * t / (half + 1) as f64).cos();
-            let sinc = if n == 0 {
+            let sinc = if k == half {
                 2.0 * fc_hz / FS
             } else {
                 (2.0 * std::f64::consts::PI * fc_hz / FS * t).sin() / (std::f64::consts::PI * t)
             };
-            w * sinc
+            (w * sinc) as f32
         })
         .collect();
-    (0..x.len() as i64)
-        .map(|i| {
-            let mut acc = 0.0f64;
-            for (k, hk) in h.iter().enumerate() {
-                let j = i + half - k as i64;
-                if j >= 0 && (j as usize) < x.len() {
-                    acc += hk * f64::from(x[j as usize]);
-                }
-            }
-            acc as f32
-        })
-        .collect()
+    sphear_core::conv::fft_convolve(x, &h)[half..half + x.len()].to_vec()
 }
 
 fn energy(x: &[f32]) -> f64 {
