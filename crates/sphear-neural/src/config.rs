@@ -90,6 +90,14 @@ pub struct ModelConfig {
     /// Negative slope of the LeakyReLUs (the paper: 0.2).
     #[config(default = 0.2)]
     pub leaky_slope: f64,
+    /// Residual head: scale of the weight correction relative to the eMagLS weights. `None`
+    /// (the default, and every model trained before it existed): `W = W_eMagLS + ΔW`. `Some(s)`:
+    /// `W = W_eMagLS + s · ‖W_eMagLS(e, ·, f)‖_rms · ΔW`, so that one optimiser step changes each
+    /// bin's beamformer by a fraction of its own size (the eMagLS weights span orders of
+    /// magnitude over frequency; an absolute ΔW moved by Adam's per-weight steps swamps the small
+    /// high-frequency weights).
+    #[config(default = "None")]
+    pub residual_scale: Option<f64>,
 }
 
 impl ModelConfig {
@@ -177,6 +185,11 @@ impl ModelConfig {
             || self.doa_sources == 0
         {
             return bad("planes, capsules, GRU, SH, aux and DOA sizes must be > 0".into());
+        }
+        if let Some(s) = self.residual_scale
+            && !(s.is_finite() && s > 0.0)
+        {
+            return bad(format!("residual_scale must be finite and > 0, got {s}"));
         }
         Ok(())
     }

@@ -141,9 +141,28 @@ fn smooth_mag_sq<const D: usize>(re: Tensor<D>, im: Tensor<D>) -> Tensor<D> {
 /// `Σ|Ŷ − Y|² / (Σ|Y|² + δ)` (normalised complex error) `+ mean |ln|Ŷ|_δ − ln|Y|_δ|`
 /// (log-magnitude L1, `|z|_δ = sqrt(|z|² + δ)`, δ = [`MAG_EPS`]).
 pub fn recon_loss(p_re: Tensor<4>, p_im: Tensor<4>, t_re: Tensor<4>, t_im: Tensor<4>) -> Tensor<1> {
+    recon_loss_band(p_re, p_im, t_re, t_im, None)
+}
+
+/// [`recon_loss`] with the complex part restricted to the bins where `complex_mask`
+/// (`[1, 1, F, 1]`, 1 = kept, 0 = left out) is 1: `Σ m|Ŷ − Y|² / (Σ m|Y|² + δ)`; the
+/// log-magnitude part keeps every bin.
+pub fn recon_loss_band(
+    p_re: Tensor<4>,
+    p_im: Tensor<4>,
+    t_re: Tensor<4>,
+    t_im: Tensor<4>,
+    complex_mask: Option<&Tensor<4>>,
+) -> Tensor<1> {
     let d = smooth_mag_sq(p_re.clone() - t_re.clone(), p_im.clone() - t_im.clone());
     let e = smooth_mag_sq(t_re, t_im);
-    let complex = d.sum() / e.clone().sum().add_scalar(MAG_EPS);
+    let complex = match complex_mask {
+        Some(m) => {
+            let m = m.clone().expand(d.dims());
+            (d * m.clone()).sum() / (e.clone() * m).sum().add_scalar(MAG_EPS)
+        }
+        None => d.sum() / e.clone().sum().add_scalar(MAG_EPS),
+    };
     let lp = smooth_mag_sq(p_re, p_im).add_scalar(MAG_EPS).log();
     let lt = e.add_scalar(MAG_EPS).log();
     let logmag = (lp - lt).abs().mean().mul_scalar(0.5);
@@ -313,6 +332,16 @@ pub struct LossWeights {
     pub cues: f64,
     /// Multi-resolution STFT ("perceptual").
     pub mrstft: f64,
+    /// Restrict the complex (waveform) part of the reconstruction term to bins at or below this
+    /// frequency (Hz); the log-magnitude part keeps every bin. `None` (the paper): all bins.
+    ///
+    /// Above the array's spatial-aliasing limit the capsules do not determine the ear signals'
+    /// phases; there the complex error is smallest for an output *attenuated* towards zero (the
+    /// MMSE estimate of a component of unknown phase), which is what training on it learns —
+    /// duller highs, worse LSD. eMagLS stops fitting phase above its MagLS cut-off for the same
+    /// reason; `complex_max_hz = 2000` gives the loss the same split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complex_max_hz: Option<f64>,
 }
 
 impl Default for LossWeights {
@@ -322,6 +351,7 @@ impl Default for LossWeights {
             doa: 0.3,
             cues: 0.5,
             mrstft: 0.2,
+            complex_max_hz: None,
         }
     }
 }
@@ -362,6 +392,8 @@ pub struct WeightedLoss {
     synth: GraphStft,
     bands: CueBands,
     mr: Vec<GraphStft>,
+    /// `[1, 1, F, 1]` bins of the complex reconstruction part (`LossWeights::complex_max_hz`).
+    complex_mask: Option<Tensor<4>>,
 }
 
 impl WeightedLoss {
@@ -378,8 +410,16 @@ impl WeightedLoss {
         weights: LossWeights,
         device: &Device,
     ) -> Result<Self> {
+        let n_bins = n_fft / 2 + 1;
+        let complex_mask = weights.complex_max_hz.map(|f_max| {
+            let m: Vec<f32> = (0..n_bins)
+                .map(|k| f32::from(u8::from(k as f64 * fs_hz / n_fft as f64 <= f_max)))
+                .collect();
+            Tensor::<4>::from_data(TensorData::new(m, [1, 1, n_bins, 1]), device)
+        });
         Ok(Self {
             weights,
+            complex_mask,
             synth: GraphStft::new(n_fft, hop, device)?,
             bands: CueBands::new(n_fft, fs_hz, 24, 50.0, 1500.0, device),
             mr: mr_sizes
@@ -407,11 +447,12 @@ impl WeightedLoss {
         }
         let [b, e, f, t] = out.re.dims();
         let [_, _, len] = target.time.dims();
-        let recon = recon_loss(
+        let recon = recon_loss_band(
             out.re.clone(),
             out.im.clone(),
             target.re.clone(),
             target.im.clone(),
+            self.complex_mask.as_ref(),
         );
         let doa = doa_loss(out.doa.clone(), target.doa.clone());
         let cues = cue_loss(

@@ -595,6 +595,8 @@ pub struct NeuralRenderer {
     doa: Linear,
     n_caps: usize,
     residual: bool,
+    /// Relative correction scale (`ModelConfig::residual_scale`); `≤ 0` = absolute correction.
+    residual_scale: f64,
     skip: bool,
     cbam_stage: usize,
     freq_multiple: usize,
@@ -636,6 +638,7 @@ impl ModelConfig {
             doa: LinearConfig::new(self.embed_dim, 3 * self.doa_sources).init(device),
             n_caps: self.n_caps,
             residual: self.head == HeadKind::Residual,
+            residual_scale: self.residual_scale.unwrap_or(0.0),
             skip: self.skip_connections,
             cbam_stage: self.cbam_stage,
             freq_multiple: self.freq_multiple(),
@@ -730,10 +733,25 @@ impl NeuralRenderer {
                     ));
                 }
                 let dims = [b, self.n_caps, f, t];
-                let w_re =
-                    w.re.clone().narrow(0, e, 1).expand(dims) + o.clone().narrow(1, 0, self.n_caps);
-                let w_im = w.im.clone().narrow(0, e, 1).expand(dims)
-                    + o.narrow(1, self.n_caps, self.n_caps);
+                let base_re = w.re.clone().narrow(0, e, 1);
+                let base_im = w.im.clone().narrow(0, e, 1);
+                let (d_re, d_im) = (
+                    o.clone().narrow(1, 0, self.n_caps),
+                    o.narrow(1, self.n_caps, self.n_caps),
+                );
+                let (d_re, d_im) = if self.residual_scale > 0.0 {
+                    // Per-bin RMS over capsules of this ear's eMagLS weights: [1, 1, F, 1].
+                    let g = (base_re.clone().powf_scalar(2.0) + base_im.clone().powf_scalar(2.0))
+                        .mean_dim(1)
+                        .sqrt()
+                        .mul_scalar(self.residual_scale)
+                        .expand(dims);
+                    (d_re * g.clone(), d_im * g)
+                } else {
+                    (d_re, d_im)
+                };
+                let w_re = base_re.expand(dims) + d_re;
+                let w_im = base_im.expand(dims) + d_im;
                 let (y_re, y_im) =
                     apply_beamformer(w_re, w_im, input.x_re.clone(), input.x_im.clone());
                 re.push(y_re);

@@ -140,6 +140,10 @@ pub struct TrainConfig {
     /// Ablation switch: conditional instance normalisation on the anthropometry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cin: Option<bool>,
+    /// Residual head: correction relative to the eMagLS weights, scaled by this factor
+    /// ([`ModelConfig::residual_scale`]); absent = absolute correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual_scale: Option<f64>,
     /// Held-out validation dataset (`sphear dataset` dir); evaluated every `val_every` steps.
     #[serde(default)]
     pub val_dataset_dir: Option<PathBuf>,
@@ -246,7 +250,11 @@ impl TrainConfig {
         let m = over(m, self.skip_connections, ModelConfig::with_skip_connections);
         let m = over(m, self.attention, ModelConfig::with_attention);
         let m = over(m, self.cbam, ModelConfig::with_cbam);
-        over(m, self.cin, ModelConfig::with_cin)
+        let m = over(m, self.cin, ModelConfig::with_cin);
+        match self.residual_scale {
+            Some(s) => m.with_residual_scale(Some(s)),
+            None => m,
+        }
     }
 }
 

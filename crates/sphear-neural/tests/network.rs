@@ -291,6 +291,89 @@ fn residual_model_at_initialisation_is_the_beamformer() {
     assert!((o[f * 4 + t] as f64 - ar).abs() < 1e-5 && (oi[f * 4 + t] as f64 - ai).abs() < 1e-5);
 }
 
+/// Adds Gaussian noise (σ = 0.1) to every float parameter: a model whose residual correction is
+/// not zero.
+struct Perturb;
+impl burn::module::ModuleMapper for Perturb {
+    fn map_float<const D: usize>(
+        &mut self,
+        p: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        p.map(|t| {
+            let n = randn(t.dims(), &t.device()).mul_scalar(0.1);
+            t + n
+        })
+    }
+}
+
+#[test]
+fn relative_residual_scales_each_bins_correction_by_the_emagls_rms() {
+    use burn::module::Module;
+    let dev = Device::flex();
+    let cfg_abs = tiny(HeadKind::Residual, TemporalKind::BiGru);
+    let s = 0.05;
+    let cfg_rel = cfg_abs.clone().with_residual_scale(Some(s));
+    let model_abs = cfg_abs.init(&dev).expect("model").map(&mut Perturb);
+    let model_rel = cfg_rel
+        .init(&dev)
+        .expect("model")
+        .load_record(model_abs.clone().into_record());
+    let inp = model_input(&dev, &cfg_abs, 2, 9, 4);
+    // Still eMagLS at initialisation (the correction layer starts at zero either way).
+    let init_rel = cfg_rel.init(&dev).expect("model");
+    let init_abs = cfg_abs.init(&dev).expect("model");
+    let (a0, r0) = (
+        init_abs.forward(&inp).expect("fwd"),
+        init_rel.forward(&inp).expect("fwd"),
+    );
+    assert_eq!(values(a0.re.clone()), values(r0.re));
+    let base = a0; // Σ_c W_eMagLS X_c
+    let out_abs = model_abs.forward(&inp).expect("fwd");
+    let out_rel = model_rel.forward(&inp).expect("fwd");
+    let w = inp.emagls.clone().expect("weights");
+    let (wr, wi) = (values(w.re), values(w.im));
+    let (c, f, t) = (3usize, 9usize, 4usize);
+    let mut checked = 0;
+    for (part_abs, part_rel, part_base) in [
+        (&out_abs.re, &out_rel.re, &base.re),
+        (&out_abs.im, &out_rel.im, &base.im),
+    ] {
+        let (ya, yr, y0) = (
+            values(part_abs.clone()),
+            values(part_rel.clone()),
+            values(part_base.clone()),
+        );
+        for b in 0..2 {
+            for e in 0..2 {
+                for k in 0..f {
+                    // g(e, k) = s · rms_c |W(e, c, k)|
+                    let g = s * ((0..c)
+                        .map(|ci| {
+                            let i = (e * c + ci) * f + k;
+                            f64::from(wr[i]).powi(2) + f64::from(wi[i]).powi(2)
+                        })
+                        .sum::<f64>()
+                        / c as f64)
+                        .sqrt();
+                    for ti in 0..t {
+                        let i = ((b * 2 + e) * f + k) * t + ti;
+                        let d_abs = f64::from(ya[i]) - f64::from(y0[i]);
+                        let d_rel = f64::from(yr[i]) - f64::from(y0[i]);
+                        assert!(
+                            (d_rel - g * d_abs).abs() < 1e-4 * (1.0 + d_abs.abs()),
+                            "b{b} e{e} k{k} t{ti}: {d_rel} vs {g}·{d_abs}"
+                        );
+                        checked += usize::from(d_abs.abs() > 1e-3);
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "the perturbed correction must be visible ({checked})");
+    // A zero or negative scale is a configuration error.
+    assert!(cfg_abs.with_residual_scale(Some(0.0)).init(&dev).is_err());
+}
+
 #[test]
 fn causal_model_output_does_not_depend_on_future_frames() {
     let dev = Device::flex();
@@ -534,4 +617,88 @@ fn weighted_loss_is_the_weighted_sum_of_its_terms() {
     let total = scalar(terms.total);
     let expect = r + 0.3 * d + 0.5 * c + 0.2 * m;
     assert!((total - expect).abs() < 1e-4 * expect.abs().max(1.0));
+}
+
+#[test]
+fn band_limited_complex_term_ignores_phase_above_the_cut_off_only() {
+    let dev = Device::flex();
+    let (n_fft, fs) = (64usize, 48_000.0f64);
+    let (f, t, len) = (33usize, 12usize, 350usize);
+    let weights = LossWeights {
+        complex_max_hz: Some(6000.0),
+        ..LossWeights::default()
+    };
+    let banded = WeightedLoss::new(n_fft, 32, fs, &[32, 64], weights, &dev).expect("loss");
+    let full =
+        WeightedLoss::new(n_fft, 32, fs, &[32, 64], LossWeights::default(), &dev).expect("loss");
+    let (p_re, p_im) = (randn([1, 2, f, t], &dev), randn([1, 2, f, t], &dev));
+    let target = Target {
+        re: randn([1, 2, f, t], &dev),
+        im: randn([1, 2, f, t], &dev),
+        time: randn([1, 2, len], &dev),
+        doa: Tensor::from_data(TensorData::new(vec![0.0f32, 1.0, 0.0], [1, 1, 3]), &dev),
+    };
+    let output = |re: Tensor<4>, im: Tensor<4>| sphear_neural::RendererOutput {
+        re,
+        im,
+        doa: Tensor::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0], [1, 1, 3]), &dev),
+        embedding: randn([1, t, 4], &dev),
+    };
+    // Independent f64 evaluation of the banded recon term: bins k·fs/n ≤ 6 kHz (k ≤ 8).
+    let (pr, pi, tr, ti) = (
+        values(p_re.clone()),
+        values(p_im.clone()),
+        values(target.re.clone()),
+        values(target.im.clone()),
+    );
+    let (mut num, mut den, mut lsum) = (0.0f64, 0.0f64, 0.0f64);
+    for i in 0..pr.len() {
+        let k = (i / t) % f;
+        let (a, b, c, d) = (
+            f64::from(pr[i]),
+            f64::from(pi[i]),
+            f64::from(tr[i]),
+            f64::from(ti[i]),
+        );
+        if k <= 8 {
+            num += (a - c).powi(2) + (b - d).powi(2);
+            den += c * c + d * d;
+        }
+        let eps = sphear_neural::loss::MAG_EPS;
+        lsum += ((a * a + b * b + eps).ln() - (c * c + d * d + eps).ln()).abs();
+    }
+    let expect = num / (den + sphear_neural::loss::MAG_EPS)
+        + 0.5 * lsum / pr.len() as f64;
+    let r = f64::from(scalar(
+        banded
+            .compute(&output(p_re.clone(), p_im.clone()), &target)
+            .expect("terms")
+            .recon,
+    ));
+    assert!((r - expect).abs() < 1e-4 * expect, "{r} vs {expect}");
+
+    // Rotating the phase of the bins above the cut-off (magnitudes kept) leaves the banded term
+    // unchanged and changes the paper's full-band term.
+    let mask: Vec<f32> = (0..2 * f * t)
+        .map(|i| f32::from(u8::from((i / t) % f > 8)))
+        .collect();
+    let m = Tensor::<4>::from_data(TensorData::new(mask, [1, 2, f, t]), &dev);
+    let (c, s_) = (0.3f32.cos(), 0.3f32.sin());
+    let rot_re = p_re.clone() * m.clone().mul_scalar(c) - p_im.clone() * m.clone().mul_scalar(s_);
+    let rot_im = p_re.clone() * m.clone().mul_scalar(s_) + p_im.clone() * m.clone().mul_scalar(c);
+    let keep = m.neg().add_scalar(1.0);
+    let (q_re, q_im) = (
+        rot_re + p_re.clone() * keep.clone(),
+        rot_im + p_im.clone() * keep,
+    );
+    let recon = |wl: &WeightedLoss, re: Tensor<4>, im: Tensor<4>| {
+        scalar(wl.compute(&output(re, im), &target).expect("terms").recon)
+    };
+    let (b0, b1) = (
+        recon(&banded, p_re.clone(), p_im.clone()),
+        recon(&banded, q_re.clone(), q_im.clone()),
+    );
+    assert!((b0 - b1).abs() < 1e-5 * b0, "banded: {b0} vs {b1}");
+    let (f0, f1) = (recon(&full, p_re, p_im), recon(&full, q_re, q_im));
+    assert!((f0 - f1).abs() > 1e-3, "full band must see the phase: {f0} vs {f1}");
 }
