@@ -31,11 +31,19 @@
 #                           (LD_LIBRARY_PATH must reach LibTorch and CUDA); a variant whose GPU run
 #                           dies within the first minute is restarted on the CPU
 #   CPU_REFERENCE [1]       with GPU_BIN: also train `main` on the CPU (throughput reference)
-#   STAGES [data train eval] which stages to run (e.g. "data" now and "train eval" later)
+#   STAGES [data train eval] which stages to run (e.g. "data" now and "train eval" later; "" = only
+#                           write the configs)
 #   BATCH [4]               scenes per batch
 #   SEGMENT_S [0.75]        random crop per scene
+#   LR [1e-3]               Adam learning rate
+#   RESIDUAL_SCALE [0.1]    residual head: correction relative to the per-bin eMagLS RMS
+#                           ("none": the absolute correction of the first shipped model)
+#   COMPLEX_MAX_HZ [2000]   complex reconstruction term only up to this frequency ("none": all bins,
+#                           the paper's loss)
+#   VAL_EVERY [40]          steps between validations (and checkpoints)
 # Variants: main (lean, residual head, 1024/512 STFT), noskip, noattn, nocin, nocbam (ablation
-# switches), direct (the paper's direct STFT head), lowlat (256/128 STFT).
+# switches), direct (the paper's direct STFT head), lowlat (256/128 STFT), paperloss (complex term on
+# all bins), absdw (absolute weight correction).
 set -uo pipefail
 [ $# -eq 5 ] || { echo "usage: $0 BIN SOURCES_DIR HRTF_DIR WORK_DIR OUT_DIR" >&2; exit 2; }
 BIN=$(realpath "$1"); SRC=$(realpath "$2"); HRTF=$(realpath "$3"); mkdir -p "$4" "$5"
@@ -44,7 +52,8 @@ TRAIN_IDS=${TRAIN_IDS:-"3 8 10 11"}; HELDOUT_IDS=${HELDOUT_IDS:-"12 15"}
 SCENES=${SCENES:-60}; VAL_SCENES=${VAL_SCENES:-6}; HELDOUT_SCENES=${HELDOUT_SCENES:-12}; DURATION_S=${DURATION_S:-1.5}
 TRAIN_WALL_S=${TRAIN_WALL_S:-300}; VARIANTS=${VARIANTS:-"main noskip noattn nocin direct"}
 DATA_WALL_S=${DATA_WALL_S:-150}; EVAL_WALL_S=${EVAL_WALL_S:-120}; GPU_BIN=${GPU_BIN:-}; CPU_REFERENCE=${CPU_REFERENCE:-1}; BATCH=${BATCH:-4}; SEGMENT_S=${SEGMENT_S:-0.75}
-EVAL=${EVAL:-1}; STAGES=${STAGES:-"data train eval"}; EVAL_SOFA=${EVAL_SOFA:-$HRTF/eval.sofa}
+LR=${LR:-1e-3}; RESIDUAL_SCALE=${RESIDUAL_SCALE:-0.1}; COMPLEX_MAX_HZ=${COMPLEX_MAX_HZ:-2000}; VAL_EVERY=${VAL_EVERY:-40}
+EVAL=${EVAL:-1}; STAGES=${STAGES-"data train eval"}; EVAL_SOFA=${EVAL_SOFA:-$HRTF/eval.sofa}
 NCPU=$(nproc); NV=$(echo $VARIANTS | wc -w); THREADS=${THREADS:-$(( NCPU / NV > 0 ? NCPU / NV : 1 ))}
 T0=$(date +%s)
 log() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/log.txt"; }
@@ -92,19 +101,32 @@ if stage data; then
 fi
 
 # 2. Configs (python only formats TOML from anthropometry.json).
-python3 - "$HRTF" "$W" "$TRAIN_IDS" "$HELDOUT_IDS" "$VARIANTS main_cpu" "$BATCH" "$SEGMENT_S" <<'PY'
+python3 - "$HRTF" "$W" "$TRAIN_IDS" "$HELDOUT_IDS" "$VARIANTS main_cpu" "$BATCH" "$SEGMENT_S" \
+  "$LR" "$RESIDUAL_SCALE" "$COMPLEX_MAX_HZ" "$VAL_EVERY" <<'PY'
 import json, sys
 hrtf, w, train, held, variants = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split(), sys.argv[5].split()
 batch = int(sys.argv[6])
 seg = float(sys.argv[7])
+lr, rscale, cmax, val_every = sys.argv[8], sys.argv[9], sys.argv[10], int(sys.argv[11])
 a = json.load(open(f"{hrtf}/anthropometry.json"))
 st = a["anthropometry_standardizer"]
 fmt = lambda v: "[" + ", ".join(f"{x:.6g}" for x in v) + "]"
 sofa = lambda i: f"{hrtf}/cipic_{int(i):03d}.sofa"
 extra = {"main": "", "main_cpu": "", "noskip": "skip_connections = false\n", "noattn": "attention = false\n",
-         "nocin": "cin = false\n", "lowlat": "", "nocbam": "cbam = false\n", "direct": 'head = "Direct"\n'}
+         "nocin": "cin = false\n", "lowlat": "", "nocbam": "cbam = false\n", "direct": 'head = "Direct"\n',
+         "paperloss": "", "absdw": ""}
 for v in variants:
     t0 = train[0]
+    rs = "" if rscale == "none" or v in ("absdw", "direct") else f"residual_scale = {rscale}\n"
+    cm = cmax if v != "paperloss" else "none"
+    losses = "" if cm == "none" else f"""
+[loss_weights]
+recon = 1.0
+doa = 0.3
+cues = 0.5
+mrstft = 0.2
+complex_max_hz = {cm}
+"""
     s = f'''dataset_dir = "{w}/data/train_{t0}"
 val_dataset_dir = "{w}/data/val_{t0}"
 output_dir = "{w}/runs/{v}"
@@ -112,14 +134,14 @@ model = "lean"
 steps = 1000000
 batch_size = {batch}
 segment_s = {seg}
-learning_rate = 1e-3
+learning_rate = {lr}
 seed = 7
-checkpoint_every = 20
-val_every = 40
+checkpoint_every = {val_every}
+val_every = {val_every}
 val_max_scenes = 6
 hrtf_sofa = "{sofa(t0)}"
 anthropometry = {fmt(a[f"cipic_{int(t0):03d}.sofa"])}
-{extra[v]}
+{extra[v]}{rs}
 [anthropometry_standardizer]
 mean = {fmt(st["mean"])}
 std = {fmt(st["std"])}
@@ -156,7 +178,7 @@ gcc_max_lag_samples = 12
 mag_floor = 1e-5
 compress = 0.3
 sh_band_hz = [200.0, 5000.0]
-'''
+''' + losses
     open(f"{w}/train_{v}.toml", "w").write(s)
 PY
 

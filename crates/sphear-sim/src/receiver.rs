@@ -843,6 +843,218 @@ impl Receiver {
     }
 }
 
+/// Fibonacci-grid size of [`joint_diffuse_cross_psd_bins`] when no binaural receiver supplies
+/// the quadrature grid.
+pub const JOINT_GRID_POINTS: usize = 2000;
+
+/// Joint diffuse-field cross-PSDs of co-located receivers: one `[Σch × Σch]` matrix per rfft bin
+/// `f_k = k fs / fft_len` (channels in receiver order), for **one** isotropic diffuse field heard
+/// by all of them (`E[p_q p_p*]`, normalisation and time convention as
+/// [`Receiver::diffuse_cross_psd`]).
+///
+/// * Diagonal blocks: each receiver's own [`Receiver::diffuse_cross_psd_bins`] (analytic for the
+///   array and Ambisonics, HRTF quadrature for a head).
+/// * Cross blocks: `Φ_ij = (1/Σw) Σ_d w_d g_i(u_d) g_j(u_d)ᴴ` over a quadrature grid, `g` the
+///   plane-wave transfer of each channel relative to the wave's arrival at the common centre
+///   (the spectra of [`Receiver::plane_wave_ir`] at delay 0): capsules
+///   [`sphear_sh::modal::plane_wave_pressure`] (mode sums), ears the HRIR spectra of the head
+///   direction `Rᵀu`, omni 1, Ambisonics `Y(u)`. The grid is the first binaural receiver's HRTF
+///   directions (rotated to the room frame) with their Voronoi weights — the field is then what
+///   that head can hear, the measured directions' HRIRs used as is — otherwise a Fibonacci grid of
+///   [`JOINT_GRID_POINTS`] directions.
+///
+/// The diagonal and cross blocks use different integrations (exact vs. quadrature over a grid
+/// that may miss the bottom cap), so the joint matrix can have small negative eigenvalues; the
+/// tail synthesis clamps them. Speed of sound [`sphear_core::SPEED_OF_SOUND_M_S`].
+pub fn joint_diffuse_cross_psd_bins(
+    receivers: &[Receiver],
+    sample_rate_hz: f64,
+    fft_len: usize,
+) -> Vec<DMatrix<Complex64>> {
+    let n_bins = fft_len / 2 + 1;
+    let nch: Vec<usize> = receivers.iter().map(Receiver::num_channels).collect();
+    let offs: Vec<usize> = nch
+        .iter()
+        .scan(0, |acc, &n| {
+            let o = *acc;
+            *acc += n;
+            Some(o)
+        })
+        .collect();
+    let total: usize = nch.iter().sum();
+    let diag: Vec<Vec<DMatrix<Complex64>>> = receivers
+        .iter()
+        .map(|r| r.diffuse_cross_psd_bins(sample_rate_hz, fft_len))
+        .collect();
+    // Quadrature grid in the room frame.
+    let owner = receivers
+        .iter()
+        .position(|r| matches!(r, Receiver::Binaural { .. }));
+    let (grid, w): (Vec<Direction>, Vec<f64>) = match owner.map(|i| &receivers[i]) {
+        Some(Receiver::Binaural { hrtf, orientation }) => (
+            hrtf.directions()
+                .iter()
+                .map(|d| rotate_direction(orientation, d))
+                .collect(),
+            voronoi_weights(hrtf.directions()),
+        ),
+        _ => {
+            let g = fibonacci_grid(JOINT_GRID_POINTS);
+            let n = g.len();
+            (g, vec![1.0; n])
+        }
+    };
+    let sw: f64 = w.iter().sum();
+    let sq_w: Vec<f64> = w.iter().map(|v| (v / sw.max(f64::MIN_POSITIVE)).sqrt()).collect();
+    let units: Vec<[f64; 3]> = grid.iter().map(Direction::to_cartesian).collect();
+    // Per-receiver precomputation: HRIR spectra of every grid direction, or capsule–direction
+    // cosines for the array, or SH gains.
+    enum Pre {
+        One,
+        Gains(Vec<Vec<f64>>),                        // [dir][ch]
+        Spectra(Vec<[Vec<Complex64>; 2]>),           // [dir][ear][bin]
+        Cosines(Vec<Vec<f64>>, f64, sphear_sh::modal::SphereKind), // [dir][cap], radius, kind
+    }
+    let pre: Vec<Pre> = receivers
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Receiver::Omni => Pre::One,
+            Receiver::Ambisonic { order } => Pre::Gains(
+                grid.iter()
+                    .map(|d| real_sh(*order, d, Norm::Sn3d))
+                    .collect(),
+            ),
+            Receiver::Array(a) => {
+                let caps: Vec<[f64; 3]> = a.capsules.iter().map(Direction::to_cartesian).collect();
+                Pre::Cosines(
+                    units
+                        .iter()
+                        .map(|u| caps.iter().map(|c| dot3(*c, *u).clamp(-1.0, 1.0)).collect())
+                        .collect(),
+                    a.radius_m,
+                    a.sphere,
+                )
+            }
+            Receiver::Binaural { hrtf, orientation } => {
+                let m = hrtf.ir_len().div_ceil(fft_len.max(1)).max(1);
+                let big = m * fft_len.max(1);
+                let mut planner = RealFftPlanner::<f64>::new();
+                let r2c = planner.plan_fft_forward(big);
+                let rt = mat3_transpose(orientation);
+                Pre::Spectra(
+                    grid.par_iter()
+                        .enumerate()
+                        .map(|(d, u)| {
+                            // The grid owner's own measured HRIRs; other heads interpolate.
+                            let pair = if Some(i) == owner {
+                                [hrtf.ir(d, Ear::Left).to_vec(), hrtf.ir(d, Ear::Right).to_vec()]
+                            } else {
+                                hrtf.interpolate(&rotate_direction(&rt, u))
+                            };
+                            [0, 1].map(|e| {
+                                let mut buf = vec![0.0; big];
+                                for (b, &v) in buf.iter_mut().zip(&pair[e]) {
+                                    *b = f64::from(v);
+                                }
+                                let mut s = r2c.make_output_vec();
+                                if r2c.process(&mut buf, &mut s).is_err() {
+                                    s.fill(Complex64::new(f64::NAN, 0.0));
+                                }
+                                s.into_iter().step_by(m).take(n_bins).collect()
+                            })
+                        })
+                        .collect(),
+                )
+            }
+        })
+        .collect();
+    let c0 = Complex64::new(0.0, 0.0);
+    (0..n_bins)
+        .into_par_iter()
+        .map(|k| {
+            let f_hz = k as f64 * sample_rate_hz / fft_len as f64;
+            let mut phi = DMatrix::from_element(total, total, c0);
+            for (i, dm) in diag.iter().enumerate() {
+                phi.view_mut((offs[i], offs[i]), (nch[i], nch[i]))
+                    .copy_from(&dm[k]);
+            }
+            if receivers.len() < 2 {
+                return phi;
+            }
+            // Mode weights (2n+1) b_n(ka) of each array receiver at this bin.
+            let modal: Vec<Option<Vec<Complex64>>> = pre
+                .iter()
+                .map(|p| match p {
+                    Pre::Cosines(_, radius, kind) => {
+                        let ka = 2.0 * std::f64::consts::PI * f_hz * radius
+                            / sphear_core::SPEED_OF_SOUND_M_S;
+                        let n_max = default_truncation_order(ka);
+                        Some(
+                            mode_strength(n_max, ka, *kind)
+                                .iter()
+                                .enumerate()
+                                .map(|(n, b)| b * (2 * n + 1) as f64)
+                                .collect(),
+                        )
+                    }
+                    _ => None,
+                })
+                .collect();
+            let n_leg = modal.iter().flatten().map(Vec::len).max().unwrap_or(0);
+            let mut leg = vec![0.0; n_leg];
+            let mut g = vec![c0; total];
+            for d in 0..grid.len() {
+                for (i, p) in pre.iter().enumerate() {
+                    let o = offs[i];
+                    match p {
+                        Pre::One => g[o] = Complex64::new(sq_w[d], 0.0),
+                        Pre::Gains(v) => {
+                            for (c, &y) in v[d].iter().enumerate() {
+                                g[o + c] = Complex64::new(y * sq_w[d], 0.0);
+                            }
+                        }
+                        Pre::Spectra(s) => {
+                            g[o] = s[d][0][k] * sq_w[d];
+                            g[o + 1] = s[d][1][k] * sq_w[d];
+                        }
+                        Pre::Cosines(cos, _, _) => {
+                            let wts = modal[i].as_deref().unwrap_or(&[]);
+                            let l = &mut leg[..wts.len()];
+                            for (c, &x) in cos[d].iter().enumerate() {
+                                legendre_into(x, l);
+                                let v: Complex64 = wts.iter().zip(l.iter()).map(|(w, pn)| w * pn).sum();
+                                g[o + c] = v * sq_w[d];
+                            }
+                        }
+                    }
+                }
+                for i in 0..receivers.len() {
+                    for j in i + 1..receivers.len() {
+                        for a in 0..nch[i] {
+                            let ga = g[offs[i] + a];
+                            for b in 0..nch[j] {
+                                phi[(offs[i] + a, offs[j] + b)] += ga * g[offs[j] + b].conj();
+                            }
+                        }
+                    }
+                }
+            }
+            for i in 0..receivers.len() {
+                for j in i + 1..receivers.len() {
+                    for a in 0..nch[i] {
+                        for b in 0..nch[j] {
+                            let v = phi[(offs[i] + a, offs[j] + b)];
+                            phi[(offs[j] + b, offs[i] + a)] = v.conj();
+                        }
+                    }
+                }
+            }
+            phi
+        })
+        .collect()
+}
+
 /// `(1/Σw) Σ_d w_d h_d h_dᴴ` for 2-vectors `h_d`.
 fn binaural_psd(h: &[[Complex64; 2]], w: &[f64]) -> DMatrix<Complex64> {
     let mut m = DMatrix::from_element(2, 2, Complex64::new(0.0, 0.0));

@@ -16,7 +16,9 @@
 
 use crate::receiver::Receiver;
 use crate::room::{Room, Rt60Formula, image_sources};
-use crate::tail::{TailSpec, diffuse_tail, room_volume, tail_spec_from_images};
+use crate::tail::{
+    TailSpec, diffuse_tail, joint_diffuse_tail, room_volume, tail_spec_from_images,
+};
 use crate::{Result, SimError};
 
 /// Relative tolerance between a binaural receiver's HRTF rate and the rendering rate.
@@ -40,8 +42,13 @@ pub struct RirConfig {
     pub formula: Rt60Formula,
     /// Speed of sound (m/s).
     pub speed_m_s: f64,
-    /// Seed of the tail noise (receiver `i` uses `seed + i`).
+    /// Seed of the tail noise (receiver `i` uses `seed + i` when the tails are independent).
     pub seed: u64,
+    /// One diffuse tail for all receivers ([`crate::tail::joint_diffuse_tail`]: the receivers
+    /// are co-located, so they hear the same late field) instead of an independent realisation
+    /// per receiver. Default `true`. Independent tails make a binaural reference whose late
+    /// reverberation no renderer of the array signals can reproduce.
+    pub joint_tail: bool,
 }
 
 impl RirConfig {
@@ -57,6 +64,7 @@ impl RirConfig {
             formula: Rt60Formula::Eyring,
             speed_m_s: sphear_core::SPEED_OF_SOUND_M_S,
             seed: 0,
+            joint_tail: true,
         }
     }
 }
@@ -99,8 +107,10 @@ pub fn default_transition_s(
 ///
 /// Early part: images of order ≤ `max_order` arriving up to the transition (or up to `len/fs`
 /// without a tail). Late part: a diffuse tail per receiver, spliced at the transition, with
-/// energy that continues the images' band energies (see [`tail_spec_from_images`]); receiver
-/// `i` uses the seed `cfg.seed + i` (tails of different receivers are independent realisations).
+/// energy that continues the images' band energies (see [`tail_spec_from_images`]). With
+/// `cfg.joint_tail` (default) all receivers hear one diffuse field
+/// ([`crate::tail::joint_diffuse_tail`], seed `cfg.seed`); otherwise receiver `i` gets an
+/// independent realisation with the seed `cfg.seed + i`.
 ///
 /// # Errors
 /// Invalid configuration (rate, length, speed, transition), binaural receivers whose HRTF set is
@@ -165,15 +175,27 @@ pub fn room_impulse_responses(
     )?;
     let spec =
         transition.map(|t| tail_spec_from_images(&images, room, cfg.formula, t, fs, cfg.seed));
+    let joint = match &spec {
+        Some(s) if cfg.joint_tail && receivers.len() > 1 => {
+            Some(joint_diffuse_tail(receivers, s, fs, cfg.len))
+        }
+        _ => None,
+    };
+    let mut joint = joint.map(Vec::into_iter);
     let mut out = Vec::with_capacity(receivers.len());
     for (i, r) in receivers.iter().enumerate() {
         let mut irs = r.render_images_with_speed(&images, fs, cfg.len, cfg.speed_m_s);
         if let Some(s) = &spec {
-            let s = TailSpec {
-                seed: s.seed.wrapping_add(i as u64),
-                ..s.clone()
+            let tail = match joint.as_mut().and_then(Iterator::next) {
+                Some(t) => t,
+                None => {
+                    let s = TailSpec {
+                        seed: s.seed.wrapping_add(i as u64),
+                        ..s.clone()
+                    };
+                    diffuse_tail(r, &s, fs, cfg.len)
+                }
             };
-            let tail = diffuse_tail(r, &s, fs, cfg.len);
             for (ch, t) in irs.iter_mut().zip(tail) {
                 for (a, b) in ch.iter_mut().zip(t) {
                     *a += b;

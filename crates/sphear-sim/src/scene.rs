@@ -489,6 +489,7 @@ pub fn render_scene(cfg: &SceneConfig, ctx: &SceneContext) -> Result<SceneOutput
                     },
                     speed_m_s: sphear_core::SPEED_OF_SOUND_M_S,
                     seed: cfg.seed ^ (si as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    joint_tail: true,
                 };
                 let rirs = room_impulse_responses(&room, p, l, &receivers, &rcfg)?;
                 if si == 0 {

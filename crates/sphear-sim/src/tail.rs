@@ -173,6 +173,138 @@ pub fn diffuse_tail(
     len: usize,
 ) -> Vec<Vec<f32>> {
     let nch = receiver.num_channels();
+    if len == 0 || nch == 0 || !(sample_rate_hz.is_finite() && sample_rate_hz > 0.0) {
+        return vec![vec![0.0; len]; nch];
+    }
+    let phis = receiver.diffuse_cross_psd_bins(sample_rate_hz, TAIL_FRAME_LEN);
+    synthesize_tail(&mixing_matrices(&phis), nch, spec, sample_rate_hz, len)
+}
+
+/// One diffuse tail heard by several co-located receivers: the same sound field for all of them
+/// (joint cross-PSD [`crate::receiver::joint_diffuse_cross_psd_bins`]), so that e.g. the late
+/// reverberation at a head's ears is the one the array at the same place picks up. Returns
+/// `[receiver][ch][len]`. The mixing matrices of a receiver set are cached (the last few sets,
+/// keyed by their content), since a scene calls this once per source.
+pub fn joint_diffuse_tail(
+    receivers: &[Receiver],
+    spec: &TailSpec,
+    sample_rate_hz: f64,
+    len: usize,
+) -> Vec<Vec<Vec<f32>>> {
+    let nch: Vec<usize> = receivers.iter().map(Receiver::num_channels).collect();
+    let total: usize = nch.iter().sum();
+    let fs = sample_rate_hz;
+    if len == 0 || total == 0 || !(fs.is_finite() && fs > 0.0) {
+        return nch.iter().map(|&n| vec![vec![0.0; len]; n]).collect();
+    }
+    let mix = joint_mix_cached(receivers, fs);
+    let mut all = synthesize_tail(&mix, total, spec, fs, len).into_iter();
+    nch.iter().map(|&n| all.by_ref().take(n).collect()).collect()
+}
+
+/// Cache of joint mixing matrices (content key → matrices), most recent last.
+type MixCache = Vec<(u64, std::sync::Arc<Vec<DMatrix<Complex64>>>)>;
+static JOINT_MIX_CACHE: std::sync::Mutex<MixCache> = std::sync::Mutex::new(Vec::new());
+const JOINT_MIX_CACHE_LEN: usize = 4;
+
+fn joint_mix_cached(receivers: &[Receiver], fs: f64) -> std::sync::Arc<Vec<DMatrix<Complex64>>> {
+    let key = receivers_key(receivers, fs);
+    if let Ok(c) = JOINT_MIX_CACHE.lock()
+        && let Some((_, m)) = c.iter().find(|(k, _)| *k == key)
+    {
+        return m.clone();
+    }
+    let phis =
+        crate::receiver::joint_diffuse_cross_psd_bins(receivers, fs, TAIL_FRAME_LEN);
+    let m = std::sync::Arc::new(mixing_matrices(&phis));
+    if let Ok(mut c) = JOINT_MIX_CACHE.lock() {
+        c.push((key, m.clone()));
+        if c.len() > JOINT_MIX_CACHE_LEN {
+            c.remove(0);
+        }
+    }
+    m
+}
+
+/// Content hash of a receiver set and the rate. The joint field is isotropic, so only the
+/// receivers' geometry relative to the first head matters: array capsules and other heads'
+/// orientations are hashed in that head's frame (rounded to 1e-9, so that a scene rotated as a
+/// whole hits the cache); Ambisonics, whose channels are tied to the room frame, add the head's
+/// absolute orientation.
+fn receivers_key(receivers: &[Receiver], fs: f64) -> u64 {
+    use sphear_sh::rotation::{mat3_mul, mat3_transpose, rotate_direction};
+    use std::hash::{Hash, Hasher};
+    let q = |v: f64| (v * 1e9).round() as i64;
+    let frame = receivers
+        .iter()
+        .find_map(|r| match r {
+            Receiver::Binaural { orientation, .. } => Some(*orientation),
+            _ => None,
+        })
+        .unwrap_or(sphear_sh::rotation::IDENTITY);
+    let to_head = mat3_transpose(&frame);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    fs.to_bits().hash(&mut h);
+    for r in receivers {
+        match r {
+            Receiver::Omni => 0u8.hash(&mut h),
+            Receiver::Ambisonic { order } => {
+                1u8.hash(&mut h);
+                order.hash(&mut h);
+                for row in &frame {
+                    row.map(q).hash(&mut h);
+                }
+            }
+            Receiver::Array(a) => {
+                2u8.hash(&mut h);
+                q(a.radius_m).hash(&mut h);
+                format!("{:?}", a.sphere).hash(&mut h);
+                for c in &a.capsules {
+                    rotate_direction(&to_head, c).to_cartesian().map(q).hash(&mut h);
+                }
+            }
+            Receiver::Binaural { hrtf, orientation } => {
+                3u8.hash(&mut h);
+                hrtf.sample_rate_hz().to_bits().hash(&mut h);
+                for row in &mat3_mul(&to_head, orientation) {
+                    row.map(q).hash(&mut h);
+                }
+                for (d, dir) in hrtf.directions().iter().enumerate() {
+                    dir.to_cartesian().map(q).hash(&mut h);
+                    for ear in [sphear_hrtf::Ear::Left, sphear_hrtf::Ear::Right] {
+                        for v in hrtf.ir(d, ear) {
+                            v.to_bits().hash(&mut h);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    h.finish()
+}
+
+/// Mixing matrix per bin (`A Aᴴ = Φ`, see the module docs).
+fn mixing_matrices(phis: &[DMatrix<Complex64>]) -> Vec<DMatrix<Complex64>> {
+    let n_bins = phis.len();
+    phis.par_iter()
+        .enumerate()
+        .map(|(k, p)| {
+            // Real Φ (array, Ambisonics; every Φ at DC/Nyquist) → real eigendecomposition.
+            let real = k == 0 || k + 1 == n_bins || p.iter().all(|v| v.im == 0.0);
+            mixing_matrix(p, real)
+        })
+        .collect()
+}
+
+/// The STFT-domain synthesis of the module docs with given per-bin mixing matrices
+/// (`TAIL_FRAME_LEN/2 + 1` of them, `nch × nch`).
+fn synthesize_tail(
+    mix: &[DMatrix<Complex64>],
+    nch: usize,
+    spec: &TailSpec,
+    sample_rate_hz: f64,
+    len: usize,
+) -> Vec<Vec<f32>> {
     let fs = sample_rate_hz;
     if len == 0 || nch == 0 || !(fs.is_finite() && fs > 0.0) || !spec.start_s.is_finite() {
         return vec![vec![0.0; len]; nch];
@@ -211,17 +343,7 @@ pub fn diffuse_tail(
         };
         amp * (-rate * (t - spec.start_s)).exp() * phi
     };
-    // Mixing matrices and band responses.
-    let phis = receiver.diffuse_cross_psd_bins(fs, n);
-    let mix: Vec<DMatrix<Complex64>> = phis
-        .par_iter()
-        .enumerate()
-        .map(|(k, p)| {
-            // Real Φ (array, Ambisonics; every Φ at DC/Nyquist) → real eigendecomposition.
-            let real = k == 0 || k == n_bins - 1 || p.iter().all(|v| v.im == 0.0);
-            mixing_matrix(p, real)
-        })
-        .collect();
+    // Band responses.
     let resp = band_responses(fs, n);
     let window: Vec<f64> = (0..n)
         .map(|j| (std::f64::consts::PI * j as f64 / n as f64).sin())
