@@ -347,14 +347,15 @@ fn relative_residual_scales_each_bins_correction_by_the_emagls_rms() {
             for e in 0..2 {
                 for k in 0..f {
                     // g(e, k) = s · rms_c |W(e, c, k)|
-                    let g = s * ((0..c)
-                        .map(|ci| {
-                            let i = (e * c + ci) * f + k;
-                            f64::from(wr[i]).powi(2) + f64::from(wi[i]).powi(2)
-                        })
-                        .sum::<f64>()
-                        / c as f64)
-                        .sqrt();
+                    let g = s
+                        * ((0..c)
+                            .map(|ci| {
+                                let i = (e * c + ci) * f + k;
+                                f64::from(wr[i]).powi(2) + f64::from(wi[i]).powi(2)
+                            })
+                            .sum::<f64>()
+                            / c as f64)
+                            .sqrt();
                     for ti in 0..t {
                         let i = ((b * 2 + e) * f + k) * t + ti;
                         let d_abs = f64::from(ya[i]) - f64::from(y0[i]);
@@ -369,7 +370,10 @@ fn relative_residual_scales_each_bins_correction_by_the_emagls_rms() {
             }
         }
     }
-    assert!(checked > 100, "the perturbed correction must be visible ({checked})");
+    assert!(
+        checked > 100,
+        "the perturbed correction must be visible ({checked})"
+    );
     // A zero or negative scale is a configuration error.
     assert!(cfg_abs.with_residual_scale(Some(0.0)).init(&dev).is_err());
 }
@@ -667,8 +671,7 @@ fn band_limited_complex_term_ignores_phase_above_the_cut_off_only() {
         let eps = sphear_neural::loss::MAG_EPS;
         lsum += ((a * a + b * b + eps).ln() - (c * c + d * d + eps).ln()).abs();
     }
-    let expect = num / (den + sphear_neural::loss::MAG_EPS)
-        + 0.5 * lsum / pr.len() as f64;
+    let expect = num / (den + sphear_neural::loss::MAG_EPS) + 0.5 * lsum / pr.len() as f64;
     let r = f64::from(scalar(
         banded
             .compute(&output(p_re.clone(), p_im.clone()), &target)
@@ -700,5 +703,8 @@ fn band_limited_complex_term_ignores_phase_above_the_cut_off_only() {
     );
     assert!((b0 - b1).abs() < 1e-5 * b0, "banded: {b0} vs {b1}");
     let (f0, f1) = (recon(&full, p_re, p_im), recon(&full, q_re, q_im));
-    assert!((f0 - f1).abs() > 1e-3, "full band must see the phase: {f0} vs {f1}");
+    assert!(
+        (f0 - f1).abs() > 1e-3,
+        "full band must see the phase: {f0} vs {f1}"
+    );
 }

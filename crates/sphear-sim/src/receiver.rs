@@ -905,14 +905,17 @@ pub fn joint_diffuse_cross_psd_bins(
         }
     };
     let sw: f64 = w.iter().sum();
-    let sq_w: Vec<f64> = w.iter().map(|v| (v / sw.max(f64::MIN_POSITIVE)).sqrt()).collect();
+    let sq_w: Vec<f64> = w
+        .iter()
+        .map(|v| (v / sw.max(f64::MIN_POSITIVE)).sqrt())
+        .collect();
     let units: Vec<[f64; 3]> = grid.iter().map(Direction::to_cartesian).collect();
     // Per-receiver precomputation: HRIR spectra of every grid direction, or capsule–direction
     // cosines for the array, or SH gains.
     enum Pre {
         One,
-        Gains(Vec<Vec<f64>>),                        // [dir][ch]
-        Spectra(Vec<[Vec<Complex64>; 2]>),           // [dir][ear][bin]
+        Gains(Vec<Vec<f64>>),                                      // [dir][ch]
+        Spectra(Vec<[Vec<Complex64>; 2]>),                         // [dir][ear][bin]
         Cosines(Vec<Vec<f64>>, f64, sphear_sh::modal::SphereKind), // [dir][cap], radius, kind
     }
     let pre: Vec<Pre> = receivers
@@ -948,7 +951,10 @@ pub fn joint_diffuse_cross_psd_bins(
                         .map(|(d, u)| {
                             // The grid owner's own measured HRIRs; other heads interpolate.
                             let pair = if Some(i) == owner {
-                                [hrtf.ir(d, Ear::Left).to_vec(), hrtf.ir(d, Ear::Right).to_vec()]
+                                [
+                                    hrtf.ir(d, Ear::Left).to_vec(),
+                                    hrtf.ir(d, Ear::Right).to_vec(),
+                                ]
                             } else {
                                 hrtf.interpolate(&rotate_direction(&rt, u))
                             };
@@ -1023,7 +1029,8 @@ pub fn joint_diffuse_cross_psd_bins(
                             let l = &mut leg[..wts.len()];
                             for (c, &x) in cos[d].iter().enumerate() {
                                 legendre_into(x, l);
-                                let v: Complex64 = wts.iter().zip(l.iter()).map(|(w, pn)| w * pn).sum();
+                                let v: Complex64 =
+                                    wts.iter().zip(l.iter()).map(|(w, pn)| w * pn).sum();
                                 g[o + c] = v * sq_w[d];
                             }
                         }

@@ -16,9 +16,7 @@
 
 use crate::receiver::Receiver;
 use crate::room::{Room, Rt60Formula, image_sources};
-use crate::tail::{
-    TailSpec, diffuse_tail, joint_diffuse_tail, room_volume, tail_spec_from_images,
-};
+use crate::tail::{TailSpec, diffuse_tail, joint_diffuse_tail, room_volume, tail_spec_from_images};
 use crate::{Result, SimError};
 
 /// Relative tolerance between a binaural receiver's HRTF rate and the rendering rate.

@@ -199,7 +199,9 @@ pub fn joint_diffuse_tail(
     }
     let mix = joint_mix_cached(receivers, fs);
     let mut all = synthesize_tail(&mix, total, spec, fs, len).into_iter();
-    nch.iter().map(|&n| all.by_ref().take(n).collect()).collect()
+    nch.iter()
+        .map(|&n| all.by_ref().take(n).collect())
+        .collect()
 }
 
 /// Cache of joint mixing matrices (content key → matrices), most recent last.
@@ -214,8 +216,7 @@ fn joint_mix_cached(receivers: &[Receiver], fs: f64) -> std::sync::Arc<Vec<DMatr
     {
         return m.clone();
     }
-    let phis =
-        crate::receiver::joint_diffuse_cross_psd_bins(receivers, fs, TAIL_FRAME_LEN);
+    let phis = crate::receiver::joint_diffuse_cross_psd_bins(receivers, fs, TAIL_FRAME_LEN);
     let m = std::sync::Arc::new(mixing_matrices(&phis));
     if let Ok(mut c) = JOINT_MIX_CACHE.lock() {
         c.push((key, m.clone()));
@@ -260,7 +261,10 @@ fn receivers_key(receivers: &[Receiver], fs: f64) -> u64 {
                 q(a.radius_m).hash(&mut h);
                 format!("{:?}", a.sphere).hash(&mut h);
                 for c in &a.capsules {
-                    rotate_direction(&to_head, c).to_cartesian().map(q).hash(&mut h);
+                    rotate_direction(&to_head, c)
+                        .to_cartesian()
+                        .map(q)
+                        .hash(&mut h);
                 }
             }
             Receiver::Binaural { hrtf, orientation } => {

@@ -50,7 +50,10 @@ fn two_colocated_omnis_share_the_joint_tail_and_not_independent_ones() {
         .iter()
         .zip(b)
         .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-    assert!(diff <= 1e-5 * peak, "joint tails differ by {diff} (peak {peak})");
+    assert!(
+        diff <= 1e-5 * peak,
+        "joint tails differ by {diff} (peak {peak})"
+    );
     // The late part (after 150 ms: tail only) carries energy, so the equality is not vacuous.
     let late = 7_200;
     let e: f64 = a[late..].iter().map(|v| f64::from(*v).powi(2)).sum();
