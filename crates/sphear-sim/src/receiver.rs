@@ -759,25 +759,10 @@ impl Receiver {
             Receiver::Binaural { hrtf, .. } => {
                 let w = voronoi_weights(hrtf.directions());
                 // Zero-padded FFT of length m·fft_len ≥ ir_len, every m-th bin.
-                let m = hrtf.ir_len().div_ceil(fft_len.max(1)).max(1);
-                let big = m * fft_len.max(1);
-                let mut planner = RealFftPlanner::<f64>::new();
-                let r2c = planner.plan_fft_forward(big);
+                let sp = IrSpectra::new(hrtf.ir_len(), fft_len);
                 let spectra: Vec<[Vec<Complex64>; 2]> = (0..hrtf.len())
                     .into_par_iter()
-                    .map(|d| {
-                        Ear::BOTH.map(|ear| {
-                            let mut buf = vec![0.0; big];
-                            for (b, &v) in buf.iter_mut().zip(hrtf.ir(d, ear)) {
-                                *b = f64::from(v);
-                            }
-                            let mut s = r2c.make_output_vec();
-                            if r2c.process(&mut buf, &mut s).is_err() {
-                                s.fill(Complex64::new(f64::NAN, 0.0));
-                            }
-                            s.into_iter().step_by(m).take(n_bins).collect()
-                        })
-                    })
+                    .map(|d| Ear::BOTH.map(|ear| sp.bins(hrtf.ir(d, ear))))
                     .collect();
                 (0..n_bins)
                     .into_par_iter()
@@ -940,10 +925,7 @@ pub fn joint_diffuse_cross_psd_bins(
                 )
             }
             Receiver::Binaural { hrtf, orientation } => {
-                let m = hrtf.ir_len().div_ceil(fft_len.max(1)).max(1);
-                let big = m * fft_len.max(1);
-                let mut planner = RealFftPlanner::<f64>::new();
-                let r2c = planner.plan_fft_forward(big);
+                let sp = IrSpectra::new(hrtf.ir_len(), fft_len);
                 let rt = mat3_transpose(orientation);
                 Pre::Spectra(
                     grid.par_iter()
@@ -958,17 +940,7 @@ pub fn joint_diffuse_cross_psd_bins(
                             } else {
                                 hrtf.interpolate(&rotate_direction(&rt, u))
                             };
-                            [0, 1].map(|e| {
-                                let mut buf = vec![0.0; big];
-                                for (b, &v) in buf.iter_mut().zip(&pair[e]) {
-                                    *b = f64::from(v);
-                                }
-                                let mut s = r2c.make_output_vec();
-                                if r2c.process(&mut buf, &mut s).is_err() {
-                                    s.fill(Complex64::new(f64::NAN, 0.0));
-                                }
-                                s.into_iter().step_by(m).take(n_bins).collect()
-                            })
+                            [0, 1].map(|e| sp.bins(&pair[e]))
                         })
                         .collect(),
                 )
@@ -1060,6 +1032,42 @@ pub fn joint_diffuse_cross_psd_bins(
             phi
         })
         .collect()
+}
+
+/// Spectra of impulse responses at the rfft bins `k fs / fft_len` (`k = 0..=fft_len/2`): a
+/// zero-padded FFT of length `m·fft_len ≥ ir_len`, every `m`-th bin (exact DFT samples, no
+/// truncation of long responses).
+struct IrSpectra {
+    r2c: std::sync::Arc<dyn realfft::RealToComplex<f64>>,
+    big: usize,
+    step: usize,
+    n_bins: usize,
+}
+
+impl IrSpectra {
+    fn new(ir_len: usize, fft_len: usize) -> Self {
+        let step = ir_len.div_ceil(fft_len.max(1)).max(1);
+        let big = step * fft_len.max(1);
+        Self {
+            r2c: RealFftPlanner::<f64>::new().plan_fft_forward(big),
+            big,
+            step,
+            n_bins: fft_len / 2 + 1,
+        }
+    }
+
+    /// The spectrum of `ir` (NaN if the transform fails).
+    fn bins(&self, ir: &[f32]) -> Vec<Complex64> {
+        let mut buf = vec![0.0; self.big];
+        for (b, &v) in buf.iter_mut().zip(ir) {
+            *b = f64::from(v);
+        }
+        let mut s = self.r2c.make_output_vec();
+        if self.r2c.process(&mut buf, &mut s).is_err() {
+            s.fill(Complex64::new(f64::NAN, 0.0));
+        }
+        s.into_iter().step_by(self.step).take(self.n_bins).collect()
+    }
 }
 
 /// `(1/Σw) Σ_d w_d h_d h_dᴴ` for 2-vectors `h_d`.
