@@ -44,6 +44,11 @@ pub struct EvalArgs {
     /// Model directory of the neural method (config.json + model.bpk); default: the embedded model.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Listener file (`ME.toml`, the measures of `sphear personalize`) that conditions the neural
+    /// method (default: the population-mean listener). It does not change the HRTF: give the
+    /// listener's own set with --hrtf to score the model for that listener.
+    #[arg(long)]
+    pub anthropometry: Option<PathBuf>,
     /// Capsule counts of the channel-count study (first = full array for the other views).
     #[arg(long, default_value = "32,16,8", value_delimiter = ',')]
     pub channels: Vec<usize>,
@@ -76,6 +81,15 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
     cfg.hrtf = args.hrtf.clone();
     if let Some(dir) = &args.model {
         cfg.neural_model = sphear_harness::methods::NeuralModelSource::Dir(dir.clone());
+    }
+    if let Some(path) = &args.anthropometry {
+        if !cfg.methods.contains(&MethodId::Neural) {
+            bail!("--anthropometry conditions the neural method only: add neural to --methods");
+        }
+        let dev = sphear_neural::infer::cpu_device();
+        let model = crate::cmd_render::load_neural_model(args.model.as_deref(), &dev)?;
+        cfg.neural_anthropometry =
+            crate::cmd_render::neural_anthropometry(Some(path.as_path()), &model)?;
     }
     eprintln!("designing decoders and scoring scenes ...");
     let bar = std::sync::Mutex::new(None::<FrameProgress>);

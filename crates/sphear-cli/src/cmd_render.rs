@@ -329,6 +329,34 @@ pub(crate) fn load_neural_model(
     })
 }
 
+/// The neural network's listener conditioning from a listener file (`ME.toml`, the measures of
+/// `sphear personalize`), z-scored with the model's statistics (the embedded HRTF
+/// personalisation's CIPIC statistics if the model directory has none); `None`: the
+/// population-mean listener.
+pub(crate) fn neural_anthropometry(
+    path: Option<&Path>,
+    model: &sphear_neural::LoadedModel,
+) -> Result<sphear_neural::Anthropometry> {
+    use sphear_neural::infer::{AnthroStandardizer, anthropometry_from_measures};
+    let Some(p) = path else {
+        return Ok(sphear_neural::Anthropometry::default());
+    };
+    let listener = sphear_personalize::listener::read_listener(p)?;
+    let stdz = match &model.anthro_standardizer {
+        Some(s) => s.clone(),
+        None => {
+            let s = sphear_personalize::listener::embedded_model()?
+                .meta
+                .standardizer;
+            AnthroStandardizer {
+                mean: s.mean,
+                std: s.std,
+            }
+        }
+    };
+    Ok(anthropometry_from_measures(&listener.features, &stdz)?)
+}
+
 /// Neural path: load the model (--model DIR or the embedded one), design its eMagLS base weights
 /// for the HRTF, map --anthropometry to the network's conditioning, stream the file.
 fn run_neural(
@@ -336,9 +364,7 @@ fn run_neural(
     array: &ArrayGeometry,
     info: &sphear_core::wav::WavInfo,
 ) -> Result<ExitCode> {
-    use sphear_neural::infer::{
-        AnthroStandardizer, NeuralBinaural, StreamConfig, anthropometry_from_measures, cpu_device,
-    };
+    use sphear_neural::infer::{NeuralBinaural, StreamConfig, cpu_device};
     if args.yaw != 0.0 || args.pitch != 0.0 || args.roll != 0.0 {
         bail!("--method neural does not rotate the head (--yaw/--pitch/--roll must be 0)");
     }
@@ -347,27 +373,7 @@ fn run_neural(
     let t0 = std::time::Instant::now();
     let model = load_neural_model(args.model.as_deref(), &dev)?;
     let hrtf = render_hrtf(args, fs)?;
-    let anthro = match &args.anthropometry {
-        Some(p) => {
-            let listener = sphear_personalize::listener::read_listener(p)?;
-            let stdz = match &model.anthro_standardizer {
-                Some(s) => s.clone(),
-                None => {
-                    // The model directory has no statistics: use the CIPIC training subjects'
-                    // of the embedded HRTF personalisation (same 12 measures, same order).
-                    let s = sphear_personalize::listener::embedded_model()?
-                        .meta
-                        .standardizer;
-                    AnthroStandardizer {
-                        mean: s.mean,
-                        std: s.std,
-                    }
-                }
-            };
-            anthropometry_from_measures(&listener.features, &stdz)?
-        }
-        None => sphear_neural::Anthropometry::default(),
-    };
+    let anthro = neural_anthropometry(args.anthropometry.as_deref(), &model)?;
     let net = NeuralBinaural::new(&model, array, &hrtf.set, anthro, &dev)?;
     let mut stream = net.stream(StreamConfig::default())?;
     let mc = &model.model_config;

@@ -186,3 +186,84 @@ fn eval_scores_neural_next_to_emagls() {
     }
     assert!(neural > 0, "no neural rows");
 }
+
+/// `eval --anthropometry ME.toml` conditions the neural method on that listener (the shipped,
+/// trained model: its CIN makes the scores differ from the population-mean listener's), and is
+/// refused when no neural method is scored.
+#[test]
+fn eval_conditions_the_neural_method_on_a_listener_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let me = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sphear-personalize/examples/ME.toml");
+    let bin = env!("CARGO_BIN_EXE_sphear");
+    let st = Command::new(bin)
+        .args([
+            "eval",
+            "--suite",
+            "bench-v1",
+            "--quick",
+            "--methods",
+            "emagls",
+        ])
+        .arg("--anthropometry")
+        .arg(&me)
+        .arg("-o")
+        .arg(tmp.path().join("refused"))
+        .output()
+        .expect("eval");
+    assert_eq!(st.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&st.stderr);
+    assert!(err.contains("neural"), "{err}");
+    if !sphear_neural::infer::has_embedded_model() {
+        eprintln!("no embedded model in this build: the conditioning is not compared");
+        return;
+    }
+    let run = |name: &str, listener: Option<&Path>| -> Vec<(String, f64)> {
+        let out = tmp.path().join(name);
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "eval",
+            "--suite",
+            "bench-v1",
+            "--quick",
+            "--methods",
+            "neural",
+            "--channels",
+            "32",
+        ])
+        .arg("-o")
+        .arg(&out);
+        if let Some(p) = listener {
+            cmd.arg("--anthropometry").arg(p);
+        }
+        let st = cmd.output().expect("eval");
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let csv = std::fs::read_to_string(out.join("rows.csv")).expect("rows.csv");
+        let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+        let col = |n: &str| header.iter().position(|h| *h == n).expect(n);
+        let (m, v) = (col("metric"), col("value"));
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[m].to_string(), f[v].parse::<f64>().unwrap_or(f64::NAN))
+            })
+            .collect()
+    };
+    let mean = run("mean_listener", None);
+    let me_rows = run("me", Some(&me));
+    assert_eq!(mean.len(), me_rows.len());
+    assert!(!mean.is_empty());
+    let differ = mean
+        .iter()
+        .zip(&me_rows)
+        .filter(|(a, b)| a.0 == b.0 && a.1.is_finite() && (a.1 - b.1).abs() > 1e-9)
+        .count();
+    assert!(
+        differ > 0,
+        "the listener file left every neural score unchanged"
+    );
+}

@@ -280,11 +280,18 @@ impl DecoderBank {
     /// # Errors
     /// Any design failing.
     pub fn design(hrtf: &Arc<HrtfSet>, methods: &[MethodId], channels: &[usize]) -> Result<Self> {
-        Self::design_with_model(hrtf, methods, channels, &NeuralModelSource::Embedded)
+        Self::design_with_model(
+            hrtf,
+            methods,
+            channels,
+            &NeuralModelSource::Embedded,
+            Anthropometry::default(),
+        )
     }
 
     /// As [`DecoderBank::design`], with the neural method's model from `model` (its eMagLS base
-    /// weights are designed for `hrtf`; the population-mean listener).
+    /// weights are designed for `hrtf`) conditioned on the listener `anthro`
+    /// ([`Anthropometry::default`]: the population-mean listener).
     ///
     /// # Errors
     /// Any design failing; the model missing or not loadable.
@@ -293,6 +300,7 @@ impl DecoderBank {
         methods: &[MethodId],
         channels: &[usize],
         model: &NeuralModelSource,
+        anthro: Anthropometry,
     ) -> Result<Self> {
         let mut subsets = BTreeMap::new();
         for &c in channels {
@@ -354,14 +362,8 @@ impl DecoderBank {
                 NeuralModelSource::Dir(d) => LoadedModel::from_dir(d, &dev),
             }
             .map_err(neural_err)?;
-            let net = NeuralBinaural::new(
-                &m,
-                &ArrayGeometry::em32(),
-                hrtf,
-                Anthropometry::default(),
-                &dev,
-            )
-            .map_err(neural_err)?;
+            let net = NeuralBinaural::new(&m, &ArrayGeometry::em32(), hrtf, anthro, &dev)
+                .map_err(neural_err)?;
             Some(std::sync::Mutex::new(net))
         } else {
             None

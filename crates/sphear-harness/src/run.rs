@@ -35,6 +35,10 @@ pub struct EvalConfig {
     pub hrtf: Option<PathBuf>,
     /// Model of the neural method (default: the embedded model).
     pub neural_model: NeuralModelSource,
+    /// Listener conditioning of the neural method (default: the population-mean listener, zeros).
+    /// Set it to the listener whose HRTF `hrtf` is (e.g. a held-out CIPIC subject) to score the
+    /// model as it would be used for that listener.
+    pub neural_anthropometry: sphear_neural::Anthropometry,
     /// Report folder.
     pub out_dir: PathBuf,
 }
@@ -48,6 +52,7 @@ impl EvalConfig {
             channels: CHANNEL_COUNTS.to_vec(),
             hrtf: None,
             neural_model: NeuralModelSource::Embedded,
+            neural_anthropometry: sphear_neural::Anthropometry::default(),
             out_dir,
         }
     }
@@ -133,8 +138,13 @@ pub fn run_eval(cfg: &EvalConfig, progress: &(dyn Fn(usize, usize) + Sync)) -> R
     let fs = job_rate_hz(&jobs[0])?;
     let ctx = SceneContext::new(cfg.hrtf.as_deref(), fs)?;
     let hrtf = Arc::clone(&ctx.hrtf);
-    let bank =
-        DecoderBank::design_with_model(&hrtf, &cfg.methods, &cfg.channels, &cfg.neural_model)?;
+    let bank = DecoderBank::design_with_model(
+        &hrtf,
+        &cfg.methods,
+        &cfg.channels,
+        &cfg.neural_model,
+        cfg.neural_anthropometry,
+    )?;
     let design_s = t0.elapsed().as_secs_f64();
     let done = AtomicUsize::new(0);
     let total = jobs.len();
