@@ -213,6 +213,16 @@ struct NeuralMeasurement {
     block_compute_max_ms: f64,
     /// Algorithmic latency + one block + the slowest block's compute time.
     worst_latency_ms: f64,
+    /// Compute per block by stage (mean ms per block), in processing order.
+    stages: Vec<StageRow>,
+}
+
+/// One stage of the streamed neural renderer's profile.
+#[derive(Debug, Clone, Serialize)]
+struct StageRow {
+    stage: String,
+    mean_ms_per_block: f64,
+    share_percent: f64,
 }
 
 /// `sphear bench --neural`: the streamed neural renderer on one thread.
@@ -268,6 +278,7 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
                 args.seconds
             );
         }
+        st.enable_stage_times();
         let mut out = vec![vec![0.0f32; block]; 2];
         let mut times = Vec::with_capacity(n_blocks);
         let bar = FrameProgress::new(
@@ -291,6 +302,17 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
         let p99 = sorted[((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1];
         let max = sorted.last().copied().unwrap_or(0.0);
         let lat = st.latency_samples();
+        let stages = st.stage_times().map_or_else(Vec::new, |t| {
+            let sum = t.total_s().max(f64::MIN_POSITIVE);
+            t.stages
+                .iter()
+                .map(|(name, s)| StageRow {
+                    stage: name.clone(),
+                    mean_ms_per_block: s / n_blocks as f64 * 1e3,
+                    share_percent: 100.0 * s / sum,
+                })
+                .collect()
+        });
         let ms = |samples: usize| samples as f64 / fs * 1e3;
         rows.push(NeuralMeasurement {
             chunk_frames: chunk,
@@ -303,6 +325,7 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
             block_compute_p99_ms: p99 * 1e3,
             block_compute_max_ms: max * 1e3,
             worst_latency_ms: ms(lat) + ms(block) + max * 1e3,
+            stages,
         });
     }
     let mc = &model.model_config;
@@ -333,6 +356,18 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
             r.block_compute_max_ms,
             r.worst_latency_ms
         );
+    }
+    for r in &rows {
+        println!(
+            "\nper stage, chunks of {} frames ({:.1} ms blocks): mean ms per block, share of the timed compute",
+            r.chunk_frames, r.block_ms
+        );
+        for s in &r.stages {
+            println!(
+                "  {:<48} {:>9.2} ms {:>6.1} %",
+                s.stage, s.mean_ms_per_block, s.share_percent
+            );
+        }
     }
     println!(
         "RTF = compute time / audio time on one thread (≤ 1 keeps up; the lean model's goal is ≤ 0.5). \

@@ -389,17 +389,25 @@ impl FeatureExtractor {
         let n_planes = self.cfg.num_planes(c_n);
         let mut planes = vec![0.0f32; n_planes * plane];
         let g = self.cfg.compress;
+        // The spectra are [t][f], the planes [f][t]: visit them in blocks of T_BLOCK frames so
+        // that both the reads (T_BLOCK frames, each in bin order) and the writes (runs of
+        // T_BLOCK frames per bin) stay in cache.
+        const T_BLOCK: usize = 16;
         for (c, spec) in specs.iter().enumerate() {
-            for (t, frame) in spec.iter().enumerate() {
-                for (f, x) in frame.iter().enumerate() {
-                    let i = idx(f, t);
-                    stft_re[c * plane + i] = x.re;
-                    stft_im[c * plane + i] = x.im;
-                    let m = x.norm();
-                    planes[c * plane + i] = (m + self.cfg.mag_floor).ln();
-                    let s = if m > 0.0 { m.powf(g - 1.0) } else { 0.0 };
-                    planes[(c_n + c) * plane + i] = x.re * s;
-                    planes[(2 * c_n + c) * plane + i] = x.im * s;
+            for t0 in (0..n_t).step_by(T_BLOCK) {
+                let t1 = (t0 + T_BLOCK).min(n_t);
+                for f in 0..n_f {
+                    for (t, frame) in spec.iter().enumerate().take(t1).skip(t0) {
+                        let x = frame[f];
+                        let i = idx(f, t);
+                        stft_re[c * plane + i] = x.re;
+                        stft_im[c * plane + i] = x.im;
+                        let m = x.norm();
+                        planes[c * plane + i] = (m + self.cfg.mag_floor).ln();
+                        let s = if m > 0.0 { m.powf(g - 1.0) } else { 0.0 };
+                        planes[(c_n + c) * plane + i] = x.re * s;
+                        planes[(2 * c_n + c) * plane + i] = x.im * s;
+                    }
                 }
             }
         }
@@ -410,17 +418,20 @@ impl FeatureExtractor {
                 if c == r {
                     continue;
                 }
-                for t in 0..n_t {
+                for t0 in (0..n_t).step_by(T_BLOCK) {
+                    let t1 = (t0 + T_BLOCK).min(n_t);
                     for f in 0..n_f {
-                        let z = spec[t][f] * specs[r][t][f].conj();
-                        let m = z.norm();
-                        let (cs, sn) = if m > 1e-20 {
-                            (z.re / m, z.im / m)
-                        } else {
-                            (0.0, 0.0)
-                        };
-                        planes[p * plane + idx(f, t)] = cs;
-                        planes[(p + 1) * plane + idx(f, t)] = sn;
+                        for t in t0..t1 {
+                            let z = spec[t][f] * specs[r][t][f].conj();
+                            let m = z.norm();
+                            let (cs, sn) = if m > 1e-20 {
+                                (z.re / m, z.im / m)
+                            } else {
+                                (0.0, 0.0)
+                            };
+                            planes[p * plane + idx(f, t)] = cs;
+                            planes[(p + 1) * plane + idx(f, t)] = sn;
+                        }
                     }
                 }
                 p += 2;

@@ -55,7 +55,7 @@ use sphear_sh::array::ArrayGeometry;
 use crate::config::{HeadKind, ModelConfig};
 use crate::features::{ANTHRO_DIM, Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures};
 use crate::heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
-use crate::model::{NeuralRenderer, RendererInput};
+use crate::model::{NeuralRenderer, RendererInput, StageTimes};
 use crate::training::TrainConfig;
 use crate::{NeuralError, Result};
 
@@ -325,6 +325,9 @@ pub struct NeuralBinaural {
     model: NeuralRenderer,
     fx: FeatureExtractor,
     emagls: Option<EmaglsTensors>,
+    /// The same eMagLS weights for the one-pass beamformer of inference, with each bin's
+    /// correction gain ([`FusedHead`]).
+    fused: Option<Arc<FusedHead>>,
     anthro: Anthropometry,
     causal: bool,
     n_caps: usize,
@@ -383,18 +386,25 @@ impl NeuralBinaural {
                 mc.aux_dim
             )));
         }
-        let emagls = match mc.head {
-            HeadKind::Residual => Some(
-                EmaglsWeights::design(hrtf, array, model.features.n_fft, &EmaglsDesign::default())?
-                    .to_tensors(device),
-            ),
-            HeadKind::Direct => None,
+        let (emagls, fused) = match mc.head {
+            HeadKind::Residual => {
+                let w = EmaglsWeights::design(
+                    hrtf,
+                    array,
+                    model.features.n_fft,
+                    &EmaglsDesign::default(),
+                )?;
+                let fused = FusedHead::new(&w, model.renderer.residual_scale());
+                (Some(w.to_tensors(device)), Some(Arc::new(fused)))
+            }
+            HeadKind::Direct => (None, None),
         };
         let inv = RealFftPlanner::<f32>::new().plan_fft_inverse(model.features.n_fft);
         Ok(Self {
             model: model.renderer.clone(),
             fx,
             emagls,
+            fused,
             anthro,
             causal: mc.is_causal(),
             n_caps: mc.n_caps,
@@ -425,6 +435,22 @@ impl NeuralBinaural {
         seg: &[Vec<f32>],
         keep: (usize, usize),
     ) -> Result<[Vec<Vec<Complex32>>; 2]> {
+        self.render_frames_timed(seg, keep, None)
+    }
+
+    /// [`NeuralBinaural::render_frames`], adding the time of the feature extraction, of each
+    /// network stage ([`NeuralRenderer::forward_timed`]) and of reading the output back to
+    /// `times` when given.
+    ///
+    /// # Errors
+    /// As [`NeuralBinaural::render_frames`].
+    pub fn render_frames_timed(
+        &self,
+        seg: &[Vec<f32>],
+        keep: (usize, usize),
+        mut times: Option<&mut StageTimes>,
+    ) -> Result<[Vec<Vec<Complex32>>; 2]> {
+        let t_start = std::time::Instant::now();
         let stft = self.fx.stft();
         let (n_fft, hop) = (stft.n_fft(), stft.hop());
         let len = seg.first().map_or(0, Vec::len);
@@ -445,9 +471,19 @@ impl NeuralBinaural {
         // segment's first full frame.
         let j0 = n_fft / hop - 1;
         let sf = slice_frames(&self.fx.extract(seg)?, j0, n);
+        if let Some(fused) = &self.fused {
+            return self.render_residual(sf, keep, fused, times, t_start);
+        }
         let input =
             RendererInput::from_scenes(&[&sf], &[self.anthro], self.emagls.as_ref(), &self.device)?;
-        let out = self.model.forward(&input)?;
+        if let Some(t) = times.as_deref_mut() {
+            t.add(
+                "features (STFT, planes, SH, tensors)",
+                t_start.elapsed().as_secs_f64(),
+            );
+        }
+        let out = self.model.forward_timed(&input, times.as_deref_mut())?;
+        let t_out = std::time::Instant::now();
         let [_, _, f_n, t_n] = out.re.dims();
         let vals = |t: Tensor<4>| -> Result<Vec<f32>> {
             t.into_data()
@@ -467,7 +503,11 @@ impl NeuralBinaural {
                 })
                 .collect()
         };
-        Ok([ear(0), ear(1)])
+        let frames = [ear(0), ear(1)];
+        if let Some(t) = times {
+            t.add("output read-back", t_out.elapsed().as_secs_f64());
+        }
+        Ok(frames)
     }
 
     /// A streaming processor with `cfg` chunking.
@@ -488,6 +528,164 @@ impl NeuralBinaural {
         let mut s = self.stream(cfg)?;
         sphear_core::stream::process_buffers(&mut s, capsules)
             .map_err(|e| NeuralError::Config(e.to_string()))
+    }
+}
+
+/// The residual head applied in one pass at inference: per ear `e`, capsule `c`, bin `k`,
+/// `W = B[e][c][k] + g[e][k]·ΔW` with `g = s·rms_c|B[e][·][k]|` (or 1 for an absolute
+/// correction), `Y = Σ_c W·X_c`: the same arithmetic as the tensor form of
+/// `NeuralRenderer::forward` (f32), without its full-size temporaries.
+#[derive(Debug)]
+struct FusedHead {
+    n_caps: usize,
+    n_bins: usize,
+    /// eMagLS weights `[ear][c][k]`, real and imaginary parts.
+    base_re: Vec<f32>,
+    base_im: Vec<f32>,
+    /// Correction gain `[ear][k]`.
+    gain: Vec<f32>,
+}
+
+impl FusedHead {
+    fn new(w: &EmaglsWeights, residual_scale: f64) -> Self {
+        let (c_n, k_n) = (w.n_caps, w.n_bins);
+        let mut base_re = Vec::with_capacity(2 * c_n * k_n);
+        let mut base_im = Vec::with_capacity(2 * c_n * k_n);
+        for ear in &w.w {
+            for ch in ear {
+                base_re.extend(ch.iter().map(|v| v.re as f32));
+                base_im.extend(ch.iter().map(|v| v.im as f32));
+            }
+        }
+        let mut gain = vec![1.0f32; 2 * k_n];
+        if residual_scale > 0.0 {
+            for e in 0..2 {
+                for k in 0..k_n {
+                    let ms = (0..c_n)
+                        .map(|c| {
+                            let i = (e * c_n + c) * k_n + k;
+                            base_re[i] * base_re[i] + base_im[i] * base_im[i]
+                        })
+                        .sum::<f32>()
+                        / c_n as f32;
+                    gain[e * k_n + k] = ms.sqrt() * residual_scale as f32;
+                }
+            }
+        }
+        Self {
+            n_caps: c_n,
+            n_bins: k_n,
+            base_re,
+            base_im,
+            gain,
+        }
+    }
+}
+
+impl NeuralBinaural {
+    /// Residual head at inference: run the network up to the ear branches
+    /// ([`NeuralRenderer::forward_corrections`]) and apply the beamformer in one pass.
+    fn render_residual(
+        &self,
+        sf: SceneFeatures,
+        keep: (usize, usize),
+        fused: &FusedHead,
+        mut times: Option<&mut StageTimes>,
+        t_start: std::time::Instant,
+    ) -> Result<[Vec<Vec<Complex32>>; 2]> {
+        let (c_n, k_n, t_n) = (sf.n_caps, sf.n_bins, sf.n_frames);
+        if c_n != fused.n_caps || k_n != fused.n_bins {
+            return Err(NeuralError::Shape {
+                expected: format!("{} capsules and {} bins", fused.n_caps, fused.n_bins),
+                got: format!("{c_n} and {k_n}"),
+            });
+        }
+        let SceneFeatures {
+            planes,
+            n_planes,
+            aux,
+            n_aux,
+            stft_re,
+            stft_im,
+            ..
+        } = sf;
+        let planes = Tensor::<4>::from_data(
+            TensorData::new(planes, [1, n_planes, k_n, t_n]),
+            &self.device,
+        );
+        let aux = Tensor::<3>::from_data(TensorData::new(aux, [1, n_aux, t_n]), &self.device);
+        let anthro = Tensor::<2>::from_data(
+            TensorData::new(self.anthro.0.to_vec(), [1, self.anthro.0.len()]),
+            &self.device,
+        );
+        if let Some(t) = times.as_deref_mut() {
+            t.add(
+                "features (STFT, planes, SH, tensors)",
+                t_start.elapsed().as_secs_f64(),
+            );
+        }
+        let corr = self
+            .model
+            .forward_corrections(&planes, &aux, &anthro, times.as_deref_mut())?;
+        let t_bf = std::time::Instant::now();
+        let plane = k_n * t_n;
+        let mut acc_re = vec![0.0f32; plane];
+        let mut acc_im = vec![0.0f32; plane];
+        let mut out: [Vec<Vec<Complex32>>; 2] = [Vec::new(), Vec::new()];
+        for (e, d) in corr.into_iter().enumerate() {
+            let d: Vec<f32> = d
+                .into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| NeuralError::Config(format!("network output: {e:?}")))?;
+            if d.len() != 2 * c_n * plane {
+                return Err(NeuralError::Shape {
+                    expected: format!("[1, {}, {k_n}, {t_n}] corrections", 2 * c_n),
+                    got: d.len().to_string(),
+                });
+            }
+            acc_re.fill(0.0);
+            acc_im.fill(0.0);
+            for c in 0..c_n {
+                let d_re = &d[c * plane..(c + 1) * plane];
+                let d_im = &d[(c_n + c) * plane..(c_n + c + 1) * plane];
+                let x_re = &stft_re[c * plane..(c + 1) * plane];
+                let x_im = &stft_im[c * plane..(c + 1) * plane];
+                for k in 0..k_n {
+                    let bi = (e * c_n + c) * k_n + k;
+                    let (b_re, b_im, g) = (
+                        fused.base_re[bi],
+                        fused.base_im[bi],
+                        fused.gain[e * k_n + k],
+                    );
+                    let r = k * t_n..(k + 1) * t_n;
+                    for ((((ar, ai), (&dr, &di)), &xr), &xi) in acc_re[r.clone()]
+                        .iter_mut()
+                        .zip(&mut acc_im[r.clone()])
+                        .zip(d_re[r.clone()].iter().zip(&d_im[r.clone()]))
+                        .zip(&x_re[r.clone()])
+                        .zip(&x_im[r])
+                    {
+                        let (w_re, w_im) = (b_re + g * dr, b_im + g * di);
+                        *ar += w_re * xr - w_im * xi;
+                        *ai += w_re * xi + w_im * xr;
+                    }
+                }
+            }
+            out[e] = (keep.0..keep.1)
+                .map(|t| {
+                    (0..k_n)
+                        .map(|k| Complex32::new(acc_re[k * t_n + t], acc_im[k * t_n + t]))
+                        .collect()
+                })
+                .collect();
+        }
+        if let Some(t) = times {
+            t.add(
+                "beamformer (eMagLS + correction)",
+                t_bf.elapsed().as_secs_f64(),
+            );
+        }
+        Ok(out)
     }
 }
 
@@ -536,6 +734,8 @@ pub struct NeuralStream {
     window_gain: Vec<f32>,
     frame_buf: Vec<f32>,
     scratch: Vec<Complex32>,
+    /// Per-stage times when enabled ([`NeuralStream::enable_stage_times`]).
+    stage_times: Option<StageTimes>,
 }
 
 impl NeuralStream {
@@ -570,7 +770,19 @@ impl NeuralStream {
             ola: [Vec::new(), Vec::new()],
             ola_start: first,
             window_gain,
+            stage_times: None,
         })
+    }
+
+    /// Start accumulating per-stage compute times (input buffering, features, each network stage,
+    /// inverse STFT): the profile of `sphear bench --neural`. Costs a few clock reads per chunk.
+    pub fn enable_stage_times(&mut self) {
+        self.stage_times.get_or_insert_with(StageTimes::default);
+    }
+
+    /// The per-stage times accumulated since [`NeuralStream::enable_stage_times`].
+    pub fn stage_times(&self) -> Option<&StageTimes> {
+        self.stage_times.as_ref()
     }
 
     /// The chunking in use.
@@ -583,6 +795,7 @@ impl NeuralStream {
     }
 
     fn run_chunk(&mut self, t1: i64) -> Result<()> {
+        let t_start = std::time::Instant::now();
         let t0 = self.next_frame;
         let e0 = (t0 - self.cfg.left_context_frames as i64).max(0);
         let e1 = t1 + self.cfg.right_context_frames as i64;
@@ -606,9 +819,15 @@ impl NeuralStream {
                     .collect()
             })
             .collect();
-        let frames = self
-            .net
-            .render_frames(&seg, ((t0 - e0) as usize, (t1 - e0) as usize))?;
+        if let Some(t) = self.stage_times.as_mut() {
+            t.add("input context", t_start.elapsed().as_secs_f64());
+        }
+        let frames = self.net.render_frames_timed(
+            &seg,
+            ((t0 - e0) as usize, (t1 - e0) as usize),
+            self.stage_times.as_mut(),
+        )?;
+        let t_ola = std::time::Instant::now();
         let need = (self.frame_start(t1 - 1) + self.n_fft as i64 - self.ola_start) as usize;
         for (e, ear) in frames.iter().enumerate() {
             if self.ola[e].len() < need {
@@ -629,6 +848,9 @@ impl NeuralStream {
                     self.ola[e][off + n] += v * w;
                 }
             }
+        }
+        if let Some(t) = self.stage_times.as_mut() {
+            t.add("inverse STFT + overlap-add", t_ola.elapsed().as_secs_f64());
         }
         self.next_frame = t1;
         Ok(())

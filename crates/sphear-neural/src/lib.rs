@@ -37,4 +37,4 @@ pub use features::{Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures
 pub use heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
 pub use infer::{LoadedModel, NeuralBinaural, NeuralStream, StreamConfig};
 pub use loss::{LossTerms, LossWeights, Target, WeightedLoss};
-pub use model::{NeuralRenderer, RendererInput, RendererOutput};
+pub use model::{NeuralRenderer, RendererInput, RendererOutput, StageTimes};

@@ -582,6 +582,55 @@ pub struct RendererOutput {
     pub embedding: Tensor<3>,
 }
 
+/// Wall-clock seconds per stage of the forward pass, accumulated over calls
+/// ([`NeuralRenderer::forward_timed`], `sphear bench --neural`). The CPU backend (`flex`)
+/// executes eagerly, so the time between two stage boundaries is that stage's compute; a lazy
+/// or asynchronous backend (LibTorch on a GPU) would need a synchronisation per stage.
+#[derive(Debug, Default, Clone)]
+pub struct StageTimes {
+    /// `(stage, seconds)` in the order first seen.
+    pub stages: Vec<(String, f64)>,
+    /// Forward passes (or stream chunks) timed.
+    pub calls: usize,
+}
+
+impl StageTimes {
+    /// Add `seconds` to `stage` (appended when new).
+    pub fn add(&mut self, stage: &str, seconds: f64) {
+        match self.stages.iter_mut().find(|(n, _)| n == stage) {
+            Some((_, t)) => *t += seconds,
+            None => self.stages.push((stage.to_string(), seconds)),
+        }
+    }
+
+    /// Total seconds over all stages.
+    pub fn total_s(&self) -> f64 {
+        self.stages.iter().map(|(_, t)| t).sum()
+    }
+}
+
+/// Stage clock of one forward pass: a no-op without a [`StageTimes`] to fill.
+struct StageClock<'a> {
+    times: Option<&'a mut StageTimes>,
+    last: Option<std::time::Instant>,
+}
+
+impl<'a> StageClock<'a> {
+    fn new(times: Option<&'a mut StageTimes>) -> Self {
+        let last = times.as_ref().map(|_| std::time::Instant::now());
+        Self { times, last }
+    }
+
+    /// The stage that just ended is `stage`.
+    fn mark(&mut self, stage: impl FnOnce() -> String) {
+        if let (Some(t), Some(last)) = (self.times.as_deref_mut(), self.last.as_mut()) {
+            let now = std::time::Instant::now();
+            t.add(&stage(), (now - *last).as_secs_f64());
+            *last = now;
+        }
+    }
+}
+
 /// The full renderer (see the module docs and `NETWORK.md`).
 #[derive(Module, Debug)]
 pub struct NeuralRenderer {
@@ -650,50 +699,39 @@ impl ModelConfig {
 }
 
 impl NeuralRenderer {
-    /// Forward pass.
-    ///
-    /// Shapes: `planes` `[B, P, F, T]`, `aux` `[B, A, T]`, `x_re/x_im` `[B, C, F, T]`, `anthro`
-    /// `[B, 12]` → binaural STFT `[B, 2, F, T]` (re, im), DOA `[B, K, 3]`, embedding `[B, T, E]`.
-    /// `F` is zero-padded internally to a multiple of `2^(stages−1)` and cropped at the output.
-    ///
-    /// # Errors
-    /// Wrong plane/aux/capsule counts, mismatched `F`/`T`/`B`, or a residual head without eMagLS
-    /// weights (or weights of the wrong shape).
-    pub fn forward(&self, input: &RendererInput) -> Result<RendererOutput> {
-        let [b, p, f, t] = input.planes.dims();
-        let [b_a, a, t_a] = input.aux.dims();
-        let [b_x, c, f_x, t_x] = input.x_re.dims();
-        let shape_err = |expected: String, got: String| NeuralError::Shape { expected, got };
-        if p != self.in_planes || a != self.aux_dim {
-            return Err(shape_err(
-                format!("{} planes and {} aux values", self.in_planes, self.aux_dim),
-                format!("{p} planes and {a} aux values"),
-            ));
-        }
-        if b_a != b
-            || t_a != t
-            || (self.residual && (b_x != b || c != self.n_caps || f_x != f || t_x != t))
-        {
-            return Err(shape_err(
-                format!(
-                    "aux [{b}, {a}, {t}], capsule STFT [{b}, {}, {f}, {t}]",
-                    self.n_caps
+    /// Plane and auxiliary-vector shapes against the network's.
+    fn check_trunk_input(&self, planes: &Tensor<4>, aux: &Tensor<3>) -> Result<()> {
+        let [b, p, _, t] = planes.dims();
+        let [b_a, a, t_a] = aux.dims();
+        if p != self.in_planes || a != self.aux_dim || b_a != b || t_a != t {
+            return Err(NeuralError::Shape {
+                expected: format!(
+                    "{} planes and aux [{b}, {}, {t}]",
+                    self.in_planes, self.aux_dim
                 ),
-                format!(
-                    "aux {:?}, capsule STFT {:?}",
-                    input.aux.dims(),
-                    input.x_re.dims()
-                ),
-            ));
+                got: format!("{p} planes and aux {:?}", aux.dims()),
+            });
         }
+        Ok(())
+    }
+
+    /// Everything before the ear branches: encoder (with CBAM and pooling), bottleneck,
+    /// decoder, CIN. Returns the decoder output `[B, C0, F_pad, T]` and the embedding.
+    fn trunk(
+        &self,
+        planes: &Tensor<4>,
+        aux: &Tensor<3>,
+        anthro: &Tensor<2>,
+        clock: &mut StageClock<'_>,
+    ) -> (Tensor<4>, Tensor<3>) {
+        let f = planes.dims()[2];
         let f_pad = f.div_ceil(self.freq_multiple) * self.freq_multiple;
         let mut h = if f_pad > f {
-            input
-                .planes
+            planes
                 .clone()
                 .pad([(0, f_pad - f), (0, 0)], PadMode::Constant(0.0))
         } else {
-            input.planes.clone()
+            planes.clone()
         };
         let last = self.enc.len() - 1;
         let mut skips = Vec::with_capacity(last);
@@ -708,15 +746,104 @@ impl NeuralRenderer {
                 skips.push(h.clone());
                 h = self.pool.forward(h);
             }
+            clock.mark(|| format!("encoder {}", i + 1));
         }
-        let (mut h, emb) = self.bottleneck.forward(h, input.aux.clone());
-        for stage in &self.dec {
+        let (mut h, emb) = self.bottleneck.forward(h, aux.clone());
+        clock.mark(|| "bottleneck (SH branch, GRU, fusion, attention)".into());
+        for (i, stage) in self.dec.iter().enumerate() {
             let s = skips.pop();
             h = stage.forward(h, if self.skip { s } else { None });
+            clock.mark(|| format!("decoder {}", i + 1));
         }
         if let Some(cin) = &self.cin {
-            h = cin.forward(h, input.anthro.clone());
+            h = cin.forward(h, anthro.clone());
+            clock.mark(|| "CIN".into());
         }
+        (h, emb)
+    }
+
+    /// Whether the head is residual (per-bin beamformer weights around eMagLS).
+    pub fn is_residual(&self) -> bool {
+        self.residual
+    }
+
+    /// Relative correction scale of the residual head (`≤ 0`: absolute correction).
+    pub fn residual_scale(&self) -> f64 {
+        self.residual_scale
+    }
+
+    /// Inference form of the residual head: the raw correction of each ear, `[B, 2C, F, T]`
+    /// (`ΔW` real parts for capsules `0..C`, then imaginary parts, before the relative scale),
+    /// without applying it and without the DOA head. A caller that applies
+    /// `W = W_eMagLS + s·rms(W_eMagLS)·ΔW` to the capsule STFT itself (in one pass, as
+    /// [`crate::NeuralBinaural`] does) saves the full-size temporaries of the tensor form.
+    ///
+    /// # Errors
+    /// A direct-output network; wrong plane/aux counts or mismatched shapes.
+    pub fn forward_corrections(
+        &self,
+        planes: &Tensor<4>,
+        aux: &Tensor<3>,
+        anthro: &Tensor<2>,
+        times: Option<&mut StageTimes>,
+    ) -> Result<[Tensor<4>; 2]> {
+        if !self.residual {
+            return Err(NeuralError::Config(
+                "forward_corrections needs the residual head".into(),
+            ));
+        }
+        self.check_trunk_input(planes, aux)?;
+        let mut clock = StageClock::new(times);
+        let f = planes.dims()[2];
+        let (h, _) = self.trunk(planes, aux, anthro, &mut clock);
+        let out = [
+            self.ears[0].forward(h.clone()).narrow(2, 0, f),
+            self.ears[1].forward(h).narrow(2, 0, f),
+        ];
+        clock.mark(|| "ear branches".into());
+        if let Some(t) = clock.times {
+            t.calls += 1;
+        }
+        Ok(out)
+    }
+
+    /// Forward pass.
+    ///
+    /// Shapes: `planes` `[B, P, F, T]`, `aux` `[B, A, T]`, `x_re/x_im` `[B, C, F, T]`, `anthro`
+    /// `[B, 12]` → binaural STFT `[B, 2, F, T]` (re, im), DOA `[B, K, 3]`, embedding `[B, T, E]`.
+    /// `F` is zero-padded internally to a multiple of `2^(stages−1)` and cropped at the output.
+    ///
+    /// # Errors
+    /// Wrong plane/aux/capsule counts, mismatched `F`/`T`/`B`, or a residual head without eMagLS
+    /// weights (or weights of the wrong shape).
+    pub fn forward(&self, input: &RendererInput) -> Result<RendererOutput> {
+        self.forward_timed(input, None)
+    }
+
+    /// [`NeuralRenderer::forward`], adding each stage's wall-clock time to `times` when given
+    /// (encoder stages with their CBAM and pooling, bottleneck = SH branch + recurrent layer +
+    /// fusion + self-attention, decoder stages, CIN, ear branches with the residual beamformer,
+    /// DOA head).
+    ///
+    /// # Errors
+    /// As [`NeuralRenderer::forward`].
+    pub fn forward_timed(
+        &self,
+        input: &RendererInput,
+        times: Option<&mut StageTimes>,
+    ) -> Result<RendererOutput> {
+        let mut clock = StageClock::new(times);
+        let [b, _, f, t] = input.planes.dims();
+        let [b_x, c, f_x, t_x] = input.x_re.dims();
+        self.check_trunk_input(&input.planes, &input.aux)?;
+        if self.residual && (b_x != b || c != self.n_caps || f_x != f || t_x != t) {
+            return Err(NeuralError::Shape {
+                expected: format!("capsule STFT [{b}, {}, {f}, {t}]", self.n_caps),
+                got: format!("capsule STFT {:?}", input.x_re.dims()),
+            });
+        }
+        let (h, emb) = self.trunk(&input.planes, &input.aux, &input.anthro, &mut clock);
+        let shape_err = |expected: String, got: String| NeuralError::Shape { expected, got };
         let mut re = Vec::with_capacity(2);
         let mut im = Vec::with_capacity(2);
         for (e, ear) in self.ears.iter().enumerate() {
@@ -761,6 +888,13 @@ impl NeuralRenderer {
                 im.push(o.narrow(1, 1, 1));
             }
         }
+        clock.mark(|| {
+            if self.residual {
+                "ear branches + beamformer".into()
+            } else {
+                "ear branches".into()
+            }
+        });
         let e_dim = emb.dims()[2];
         let pooled = emb.clone().mean_dim(1).reshape([b, e_dim]);
         let d = self.doa.forward(pooled).reshape([b, self.doa_sources, 3]);
@@ -771,6 +905,10 @@ impl NeuralRenderer {
             .add_scalar(1e-8)
             .sqrt();
         let doa = d / norm.expand([b, self.doa_sources, 3]);
+        clock.mark(|| "DOA head".into());
+        if let Some(t) = clock.times {
+            t.calls += 1;
+        }
         Ok(RendererOutput {
             re: Tensor::cat(re, 1),
             im: Tensor::cat(im, 1),

@@ -381,3 +381,122 @@ fn example_train_config_parses() {
     assert_eq!(tc.model_config().enc_channels, vec![24, 48, 96]);
     assert_eq!(tc.max_wall_s, Some(3540.0));
 }
+
+/// Frames `j0 .. j0 + n` of every `[row][frame]` array of `sf` (what `render_frames` feeds the
+/// network for a segment).
+fn slice_scene(
+    sf: &sphear_neural::SceneFeatures,
+    j0: usize,
+    n: usize,
+) -> sphear_neural::SceneFeatures {
+    let t_all = sf.n_frames;
+    let cut = |v: &[f32], rows: usize| -> Vec<f32> {
+        (0..rows)
+            .flat_map(|r| v[r * t_all + j0..r * t_all + j0 + n].iter().copied())
+            .collect()
+    };
+    sphear_neural::SceneFeatures {
+        n_frames: n,
+        planes: cut(&sf.planes, sf.n_planes * sf.n_bins),
+        aux: cut(&sf.aux, sf.n_aux),
+        stft_re: cut(&sf.stft_re, sf.n_caps * sf.n_bins),
+        stft_im: cut(&sf.stft_im, sf.n_caps * sf.n_bins),
+        ..sf.clone()
+    }
+}
+
+/// Inference applies the residual head in one pass (`W = W_eMagLS + g·ΔW`, `Y = Σ_c W·X_c`
+/// over plain arrays) instead of the training graph's tensor form. With a trained, non-zero
+/// correction (the shipped weights), absolute and relative (`residual_scale`), the two agree
+/// to float precision, and the correction is far from negligible, so the comparison is not
+/// a comparison of two eMagLS renders.
+#[test]
+fn inference_beamformer_equals_the_tensor_form_of_the_residual_head() {
+    use sphear_neural::model::RendererInput;
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("model");
+    if !src.join("model.bpk").exists() {
+        eprintln!("no shipped model in this checkout: nothing to compare");
+        return;
+    }
+    let dev = Device::flex();
+    let array = ArrayGeometry::em32();
+    let hrtf = SphericalHead::default().build(FS).expect("head");
+    let text = std::fs::read_to_string(src.join("config.json")).expect("config");
+    for scale in [None, Some(0.1)] {
+        let mut cfg: serde_json::Value = serde_json::from_str(&text).expect("json");
+        // The scale is set at the top level and in the model_config entry (which overrides).
+        let set = |obj: &mut serde_json::Map<String, serde_json::Value>| match scale {
+            Some(s) => obj.insert("residual_scale".into(), serde_json::json!(s)),
+            None => obj.remove("residual_scale"),
+        };
+        let obj = cfg.as_object_mut().expect("object");
+        set(obj);
+        if let Some(mc) = obj.get_mut("model_config").and_then(|m| m.as_object_mut()) {
+            set(mc);
+        }
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::write(tmp.path().join("config.json"), cfg.to_string()).expect("write");
+        std::fs::copy(src.join("model.bpk"), tmp.path().join("model.bpk")).expect("copy");
+        let model = LoadedModel::from_dir(tmp.path(), &dev).expect("load");
+        assert_eq!(model.renderer.residual_scale() > 0.0, scale.is_some());
+        let net = binaural(&model);
+        let (n_fft, hop) = (model.features.n_fft, model.features.hop);
+        let n = 20;
+        let caps = capsules((n - 1) * hop + n_fft);
+        let got = net.render_frames(&caps, (0, n)).expect("render");
+
+        let fx = FeatureExtractor::new(&model.features, &array).expect("fx");
+        let sf = slice_scene(&fx.extract(&caps).expect("features"), n_fft / hop - 1, n);
+        let w =
+            EmaglsWeights::design(&hrtf, &array, n_fft, &EmaglsDesign::default()).expect("emagls");
+        let input = RendererInput::from_scenes(
+            &[&sf],
+            &[Anthropometry::default()],
+            Some(&w.to_tensors(&dev)),
+            &dev,
+        )
+        .expect("input");
+        let out = model.renderer.forward(&input).expect("forward");
+        let [_, _, f_n, t_n] = out.re.dims();
+        assert_eq!((t_n, f_n), (n, got[0][0].len()));
+        let re: Vec<f32> = out.re.into_data().try_to_vec().expect("re");
+        let im: Vec<f32> = out.im.into_data().try_to_vec().expect("im");
+        let (mut err, mut peak, mut corr) = (0.0f64, 0.0f64, 0.0f64);
+        for (e, ear) in got.iter().enumerate() {
+            for (t, frame) in ear.iter().enumerate() {
+                for (k, v) in frame.iter().enumerate() {
+                    let i = (e * f_n + k) * t_n + t;
+                    let refv = Complex32::new(re[i], im[i]);
+                    err = err.max((v - refv).norm() as f64);
+                    peak = peak.max(refv.norm() as f64);
+                    // The eMagLS part alone.
+                    let base: Complex64 = (0..array.num_capsules())
+                        .map(|c| {
+                            let j = (c * f_n + k) * t_n + t;
+                            w.w[e][c][k]
+                                * Complex64::new(sf.stft_re[j] as f64, sf.stft_im[j] as f64)
+                        })
+                        .sum();
+                    let d = Complex64::new(refv.re as f64, refv.im as f64) - base;
+                    corr = corr.max(d.norm());
+                }
+            }
+        }
+        assert!(peak > 0.0);
+        assert!(
+            err / peak < 1e-5,
+            "scale {scale:?}: one-pass vs tensor head differ by {:.2e} of the peak",
+            err / peak
+        );
+        assert!(
+            corr / peak > 1e-3,
+            "scale {scale:?}: the correction is only {:.2e} of the peak",
+            corr / peak
+        );
+        eprintln!(
+            "scale {scale:?}: max |one-pass − tensor| = {:.2e}, max |correction| = {:.2e} of the peak",
+            err / peak,
+            corr / peak
+        );
+    }
+}
