@@ -205,10 +205,15 @@ impl Stft {
 
     /// Analysis of one channel: `[frame][bin]`, `n_frames(x.len())` frames.
     pub fn analyze(&self, x: &[f32]) -> Vec<Vec<Complex32>> {
-        let n_t = self.n_frames(x.len());
+        self.analyze_frames(x, 0, self.n_frames(x.len()))
+    }
+
+    /// Frames `first .. first + n` of [`Stft::analyze`] (frame `t` starts at sample
+    /// [`Stft::frame_start`]`(t)`; samples outside `x` are zeros), without computing the others.
+    pub fn analyze_frames(&self, x: &[f32], first: usize, n: usize) -> Vec<Vec<Complex32>> {
         let mut buf = self.fwd.make_input_vec();
         let mut scratch = self.fwd.make_scratch_vec();
-        (0..n_t)
+        (first..first + n)
             .map(|t| {
                 let s = self.frame_start(t);
                 for (n, b) in buf.iter_mut().enumerate() {
@@ -360,6 +365,22 @@ impl FeatureExtractor {
     /// # Errors
     /// Wrong channel count, channels of different lengths, empty or non-finite input.
     pub fn extract(&self, capsules: &[Vec<f32>]) -> Result<SceneFeatures> {
+        let n = capsules.first().map_or(0, |c| self.stft.n_frames(c.len()));
+        self.extract_frames(capsules, 0, n)
+    }
+
+    /// Frames `first .. first + n` of [`FeatureExtractor::extract`] (the same values; the SH
+    /// and GCC-PHAT descriptors are per frame), computing only those: what the streamed
+    /// renderer needs for a segment whose leading padding frames it does not use.
+    ///
+    /// # Errors
+    /// As [`FeatureExtractor::extract`]; a frame range beyond the signal's frames.
+    pub fn extract_frames(
+        &self,
+        capsules: &[Vec<f32>],
+        first: usize,
+        n: usize,
+    ) -> Result<SceneFeatures> {
         let c_n = self.n_caps;
         if capsules.len() != c_n {
             return Err(NeuralError::Shape {
@@ -377,8 +398,17 @@ impl FeatureExtractor {
         if capsules.iter().flatten().any(|v| !v.is_finite()) {
             return Err(NeuralError::NonFinite("capsule signals".into()));
         }
-        let specs: Vec<Vec<Vec<Complex32>>> =
-            capsules.iter().map(|x| self.stft.analyze(x)).collect();
+        let all = self.stft.n_frames(len);
+        if n == 0 || first + n > all {
+            return Err(NeuralError::Shape {
+                expected: format!("a non-empty frame range inside 0..{all}"),
+                got: format!("{first}..{}", first + n),
+            });
+        }
+        let specs: Vec<Vec<Vec<Complex32>>> = capsules
+            .iter()
+            .map(|x| self.stft.analyze_frames(x, first, n))
+            .collect();
         let n_f = self.stft.n_bins();
         let n_t = specs[0].len();
         let plane = n_f * n_t;

@@ -470,7 +470,7 @@ impl NeuralBinaural {
         // The extractor pads `n_fft − hop` zeros before the segment: its frame `j0` is the
         // segment's first full frame.
         let j0 = n_fft / hop - 1;
-        let sf = slice_frames(&self.fx.extract(seg)?, j0, n);
+        let sf = self.fx.extract_frames(seg, j0, n)?;
         if let Some(fused) = &self.fused {
             return self.render_residual(sf, keep, fused, times, t_start);
         }
@@ -686,30 +686,6 @@ impl NeuralBinaural {
             );
         }
         Ok(out)
-    }
-}
-
-/// Frames `j0 .. j0 + n` of `sf`.
-fn slice_frames(sf: &SceneFeatures, j0: usize, n: usize) -> SceneFeatures {
-    let t_all = sf.n_frames;
-    let cut = |v: &[f32], rows: usize| -> Vec<f32> {
-        let mut out = Vec::with_capacity(rows * n);
-        for r in 0..rows {
-            out.extend_from_slice(&v[r * t_all + j0..r * t_all + j0 + n]);
-        }
-        out
-    };
-    SceneFeatures {
-        n_caps: sf.n_caps,
-        n_bins: sf.n_bins,
-        n_frames: n,
-        len_samples: sf.len_samples,
-        planes: cut(&sf.planes, sf.n_planes * sf.n_bins),
-        n_planes: sf.n_planes,
-        aux: cut(&sf.aux, sf.n_aux),
-        n_aux: sf.n_aux,
-        stft_re: cut(&sf.stft_re, sf.n_caps * sf.n_bins),
-        stft_im: cut(&sf.stft_im, sf.n_caps * sf.n_bins),
     }
 }
 

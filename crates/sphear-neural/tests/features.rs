@@ -173,3 +173,43 @@ fn sh_descriptors_of_a_plane_wave_are_its_sn3d_harmonics() {
     println!("first-order SH descriptors vs SN3D Y_n(u): max |error| {worst:.4}");
     assert!(worst < 0.05, "first-order descriptors off by {worst}");
 }
+
+/// `extract_frames(first, n)` is frames `first .. first + n` of `extract`, value for value
+/// (planes, SH and GCC-PHAT descriptors, capsule STFT), and refuses ranges past the end.
+#[test]
+fn extract_frames_is_a_slice_of_extract() {
+    let array = ArrayGeometry::em32();
+    let cfg = FeatureConfig {
+        gcc_phat: true,
+        ..FeatureConfig::low_latency()
+    };
+    let fx = FeatureExtractor::new(&cfg, &array).expect("fx");
+    let caps: Vec<Vec<f32>> = (0..32)
+        .map(|c| common::noise(3_000, 40 + c as u64, 0.5))
+        .collect();
+    let all = fx.extract(&caps).expect("all");
+    let t_all = all.n_frames;
+    for (first, n) in [(0, t_all), (1, 7), (t_all - 3, 3)] {
+        let part = fx.extract_frames(&caps, first, n).expect("part");
+        assert_eq!(part.n_frames, n);
+        let rows = |v: &[f32], t: usize| v.len() / t;
+        for (a, b) in [
+            (&all.planes, &part.planes),
+            (&all.aux, &part.aux),
+            (&all.stft_re, &part.stft_re),
+            (&all.stft_im, &part.stft_im),
+        ] {
+            assert_eq!(rows(a, t_all), rows(b, n));
+            for r in 0..rows(a, t_all) {
+                assert_eq!(
+                    &a[r * t_all + first..r * t_all + first + n],
+                    &b[r * n..(r + 1) * n],
+                    "row {r}, frames {first}..{}",
+                    first + n
+                );
+            }
+        }
+    }
+    assert!(fx.extract_frames(&caps, t_all - 2, 3).is_err());
+    assert!(fx.extract_frames(&caps, 0, 0).is_err());
+}
