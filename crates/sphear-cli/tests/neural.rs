@@ -45,6 +45,23 @@ fn lean_model_dir(dir: &Path) -> std::path::PathBuf {
     out
 }
 
+/// The named columns of every row of an eval report's `rows.csv`.
+fn report_columns(report: &Path, names: &[&str]) -> Vec<Vec<String>> {
+    let csv = std::fs::read_to_string(report.join("rows.csv")).expect("rows.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let cols: Vec<usize> = names
+        .iter()
+        .map(|n| header.iter().position(|h| h == n).expect(n))
+        .collect();
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            cols.iter().map(|&i| f[i].to_string()).collect()
+        })
+        .collect()
+}
+
 #[test]
 fn render_neural_with_a_model_directory() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -172,16 +189,11 @@ fn eval_scores_neural_next_to_emagls() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
-    let csv = std::fs::read_to_string(out.join("rows.csv")).expect("rows.csv");
-    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
-    let (m, c) = (col("method"), col("channels"));
     let mut neural = 0;
-    for line in csv.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f[m] == "neural" {
+    for f in report_columns(&out, &["method", "channels"]) {
+        if f[0] == "neural" {
             neural += 1;
-            assert_eq!(f[c], "32", "neural is scored on the full em32 only");
+            assert_eq!(f[1], "32", "neural is scored on the full em32 only");
         }
     }
     assert!(neural > 0, "no neural rows");
@@ -241,16 +253,9 @@ fn eval_conditions_the_neural_method_on_a_listener_file() {
             "{}",
             String::from_utf8_lossy(&st.stderr)
         );
-        let csv = std::fs::read_to_string(out.join("rows.csv")).expect("rows.csv");
-        let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
-        let col = |n: &str| header.iter().position(|h| *h == n).expect(n);
-        let (m, v) = (col("metric"), col("value"));
-        csv.lines()
-            .skip(1)
-            .map(|l| {
-                let f: Vec<&str> = l.split(',').collect();
-                (f[m].to_string(), f[v].parse::<f64>().unwrap_or(f64::NAN))
-            })
+        report_columns(&out, &["metric", "value"])
+            .into_iter()
+            .map(|f| (f[0].clone(), f[1].parse::<f64>().unwrap_or(f64::NAN)))
             .collect()
     };
     let mean = run("mean_listener", None);

@@ -54,7 +54,7 @@ use sphear_sh::array::ArrayGeometry;
 
 use crate::config::{HeadKind, ModelConfig};
 use crate::features::{ANTHRO_DIM, Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures};
-use crate::heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
+use crate::heads::{EmaglsDesign, EmaglsWeights};
 use crate::model::{NeuralRenderer, RendererInput, StageTimes};
 use crate::training::TrainConfig;
 use crate::{NeuralError, Result};
@@ -324,9 +324,8 @@ impl Default for StreamConfig {
 pub struct NeuralBinaural {
     model: NeuralRenderer,
     fx: FeatureExtractor,
-    emagls: Option<EmaglsTensors>,
-    /// The same eMagLS weights for the one-pass beamformer of inference, with each bin's
-    /// correction gain ([`FusedHead`]).
+    /// Residual head: the eMagLS weights for the one-pass beamformer of inference, with each
+    /// bin's correction gain ([`FusedHead`]); `None` for the direct head.
     fused: Option<Arc<FusedHead>>,
     anthro: Anthropometry,
     causal: bool,
@@ -339,7 +338,7 @@ impl std::fmt::Debug for NeuralBinaural {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NeuralBinaural")
             .field("stft", self.fx.stft())
-            .field("residual", &self.emagls.is_some())
+            .field("residual", &self.fused.is_some())
             .field("causal", &self.causal)
             .field("anthro", &self.anthro)
             .finish()
@@ -386,7 +385,7 @@ impl NeuralBinaural {
                 mc.aux_dim
             )));
         }
-        let (emagls, fused) = match mc.head {
+        let fused = match mc.head {
             HeadKind::Residual => {
                 let w = EmaglsWeights::design(
                     hrtf,
@@ -394,16 +393,17 @@ impl NeuralBinaural {
                     model.features.n_fft,
                     &EmaglsDesign::default(),
                 )?;
-                let fused = FusedHead::new(&w, model.renderer.residual_scale());
-                (Some(w.to_tensors(device)), Some(Arc::new(fused)))
+                Some(Arc::new(FusedHead::new(
+                    &w,
+                    model.renderer.residual_scale(),
+                )))
             }
-            HeadKind::Direct => (None, None),
+            HeadKind::Direct => None,
         };
         let inv = RealFftPlanner::<f32>::new().plan_fft_inverse(model.features.n_fft);
         Ok(Self {
             model: model.renderer.clone(),
             fx,
-            emagls,
             fused,
             anthro,
             causal: mc.is_causal(),
@@ -474,8 +474,8 @@ impl NeuralBinaural {
         if let Some(fused) = &self.fused {
             return self.render_residual(sf, keep, fused, times, t_start);
         }
-        let input =
-            RendererInput::from_scenes(&[&sf], &[self.anthro], self.emagls.as_ref(), &self.device)?;
+        // Direct head: the network's output is the binaural STFT.
+        let input = RendererInput::from_scenes(&[&sf], &[self.anthro], None, &self.device)?;
         if let Some(t) = times.as_deref_mut() {
             t.add(
                 "features (STFT, planes, SH, tensors)",

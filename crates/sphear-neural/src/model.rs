@@ -590,8 +590,6 @@ pub struct RendererOutput {
 pub struct StageTimes {
     /// `(stage, seconds)` in the order first seen.
     pub stages: Vec<(String, f64)>,
-    /// Forward passes (or stream chunks) timed.
-    pub calls: usize,
 }
 
 impl StageTimes {
@@ -762,11 +760,6 @@ impl NeuralRenderer {
         (h, emb)
     }
 
-    /// Whether the head is residual (per-bin beamformer weights around eMagLS).
-    pub fn is_residual(&self) -> bool {
-        self.residual
-    }
-
     /// Relative correction scale of the residual head (`≤ 0`: absolute correction).
     pub fn residual_scale(&self) -> f64 {
         self.residual_scale
@@ -801,9 +794,6 @@ impl NeuralRenderer {
             self.ears[1].forward(h).narrow(2, 0, f),
         ];
         clock.mark(|| "ear branches".into());
-        if let Some(t) = clock.times {
-            t.calls += 1;
-        }
         Ok(out)
     }
 
@@ -906,9 +896,6 @@ impl NeuralRenderer {
             .sqrt();
         let doa = d / norm.expand([b, self.doa_sources, 3]);
         clock.mark(|| "DOA head".into());
-        if let Some(t) = clock.times {
-            t.calls += 1;
-        }
         Ok(RendererOutput {
             re: Tensor::cat(re, 1),
             im: Tensor::cat(im, 1),
