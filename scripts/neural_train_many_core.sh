@@ -22,7 +22,13 @@
 #   HELDOUT_SCENES [12]     validation scenes per held-out subject
 #   DURATION_S [1.5]        scene length
 #   TRAIN_WALL_S [300]      wall-clock training budget per variant (runs stop at the last checkpoint)
-#   VARIANTS [main noskip noattn nocin direct]
+#   STEPS [1000000]         optimiser steps per variant (set it, with a large TRAIN_WALL_S, for
+#                           ablations that compare variants at the same step rather than the same
+#                           wall time)
+#   PARALLEL [all]          variants trained at once on the CPU (the rest wait in queues)
+#   VARIANTS [main noskip noattn nocin direct]  also: nocbam, lowlat (256/128 STFT), paperloss
+#                           (complex term on all bins), absdw, standard (the ~10 M model), and
+#                           VARIANT_sN = VARIANT with seed N (seed spread; default seed 7)
 #   THREADS [cores / variants]
 #   EVAL [1]                score each variant with `sphear eval --suite bench-v1 --quick`
 #   EVAL_WALL_S [120]       scoring budget per variant
@@ -52,9 +58,10 @@ TRAIN_IDS=${TRAIN_IDS:-"3 8 10 11"}; HELDOUT_IDS=${HELDOUT_IDS:-"12 15"}
 SCENES=${SCENES:-60}; VAL_SCENES=${VAL_SCENES:-6}; HELDOUT_SCENES=${HELDOUT_SCENES:-12}; DURATION_S=${DURATION_S:-1.5}
 TRAIN_WALL_S=${TRAIN_WALL_S:-300}; VARIANTS=${VARIANTS:-"main noskip noattn nocin direct"}
 DATA_WALL_S=${DATA_WALL_S:-150}; EVAL_WALL_S=${EVAL_WALL_S:-120}; GPU_BIN=${GPU_BIN:-}; CPU_REFERENCE=${CPU_REFERENCE:-1}; BATCH=${BATCH:-4}; SEGMENT_S=${SEGMENT_S:-0.75}
-LR=${LR:-1e-3}; RESIDUAL_SCALE=${RESIDUAL_SCALE:-0.1}; COMPLEX_MAX_HZ=${COMPLEX_MAX_HZ:-2000}; VAL_EVERY=${VAL_EVERY:-40}
+STEPS=${STEPS:-1000000}; PARALLEL=${PARALLEL:-0}; LR=${LR:-1e-3}; RESIDUAL_SCALE=${RESIDUAL_SCALE:-0.1}; COMPLEX_MAX_HZ=${COMPLEX_MAX_HZ:-2000}; VAL_EVERY=${VAL_EVERY:-40}
 EVAL=${EVAL:-1}; STAGES=${STAGES-"data train eval"}; EVAL_SOFA=${EVAL_SOFA:-$HRTF/eval.sofa}
-NCPU=$(nproc); NV=$(echo $VARIANTS | wc -w); THREADS=${THREADS:-$(( NCPU / NV > 0 ? NCPU / NV : 1 ))}
+NCPU=$(nproc); NV=$(echo $VARIANTS | wc -w); NP=$(( ${PARALLEL:-0} > 0 ? ${PARALLEL:-0} : NV ))
+THREADS=${THREADS:-$(( NCPU / NP > 0 ? NCPU / NP : 1 ))}
 T0=$(date +%s)
 log() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/log.txt"; }
 log "cores $NCPU, variants $NV x $THREADS threads, train $TRAIN_IDS, held out $HELDOUT_IDS"
@@ -102,23 +109,28 @@ fi
 
 # 2. Configs (python only formats TOML from anthropometry.json).
 python3 - "$HRTF" "$W" "$TRAIN_IDS" "$HELDOUT_IDS" "$VARIANTS main_cpu" "$BATCH" "$SEGMENT_S" \
-  "$LR" "$RESIDUAL_SCALE" "$COMPLEX_MAX_HZ" "$VAL_EVERY" <<'PY'
+  "$LR" "$RESIDUAL_SCALE" "$COMPLEX_MAX_HZ" "$VAL_EVERY" "$STEPS" <<'PY'
 import json, sys
 hrtf, w, train, held, variants = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split(), sys.argv[5].split()
 batch = int(sys.argv[6])
 seg = float(sys.argv[7])
 lr, rscale, cmax, val_every = sys.argv[8], sys.argv[9], sys.argv[10], int(sys.argv[11])
+steps = int(sys.argv[12])
 a = json.load(open(f"{hrtf}/anthropometry.json"))
 st = a["anthropometry_standardizer"]
 fmt = lambda v: "[" + ", ".join(f"{x:.6g}" for x in v) + "]"
 sofa = lambda i: f"{hrtf}/cipic_{int(i):03d}.sofa"
 extra = {"main": "", "main_cpu": "", "noskip": "skip_connections = false\n", "noattn": "attention = false\n",
          "nocin": "cin = false\n", "lowlat": "", "nocbam": "cbam = false\n", "direct": 'head = "Direct"\n',
-         "paperloss": "", "absdw": ""}
+         "paperloss": "", "absdw": "", "standard": ""}
+import re
 for v in variants:
     t0 = train[0]
-    rs = "" if rscale == "none" or v in ("absdw", "direct") else f"residual_scale = {rscale}\n"
-    cm = cmax if v != "paperloss" else "none"
+    # VARIANT_sN: the same variant with seed N (initialisation and batch order), for seed spread.
+    m = re.fullmatch(r"(.+)_s(\d+)", v)
+    base, seed = (m.group(1), int(m.group(2))) if m else (v, 7)
+    rs = "" if rscale == "none" or base in ("absdw", "direct") else f"residual_scale = {rscale}\n"
+    cm = cmax if base != "paperloss" else "none"
     losses = "" if cm == "none" else f"""
 [loss_weights]
 recon = 1.0
@@ -130,18 +142,18 @@ complex_max_hz = {cm}
     s = f'''dataset_dir = "{w}/data/train_{t0}"
 val_dataset_dir = "{w}/data/val_{t0}"
 output_dir = "{w}/runs/{v}"
-model = "lean"
-steps = 1000000
+model = "{"standard" if base == "standard" else "lean"}"
+steps = {steps}
 batch_size = {batch}
 segment_s = {seg}
 learning_rate = {lr}
-seed = 7
+seed = {seed}
 checkpoint_every = {val_every}
 val_every = {val_every}
 val_max_scenes = 6
 hrtf_sofa = "{sofa(t0)}"
 anthropometry = {fmt(a[f"cipic_{int(t0):03d}.sofa"])}
-{extra[v]}{rs}
+{extra[base]}{rs}
 [anthropometry_standardizer]
 mean = {fmt(st["mean"])}
 std = {fmt(st["std"])}
@@ -165,7 +177,7 @@ anthropometry = {fmt(a[f"cipic_{int(i):03d}.sofa"])}
 '''
     # Features: the paper's 1024/512 STFT (the residual head then starts at the time-domain
     # eMagLS to -44 dB); variant "lowlat" uses the low-latency 256/128 STFT.
-    n_fft, hop = (256, 128) if v == "lowlat" else (1024, 512)
+    n_fft, hop = (256, 128) if base == "lowlat" else (1024, 512)
     s += f'''
 [features]
 sample_rate_hz = 48000.0
@@ -202,6 +214,13 @@ elif [ -n "$GPU_BIN" ]; then
       mv "$W/train_$v.log" "$W/train_${v}_gpu_failed.log"; rm -rf "$W/runs/$v"
       train_variant "$v" cpu "$THREADS" $(( TRAIN_WALL_S - 60 )) & PID[$v]=$!
     fi
+  done
+elif [ "$PARALLEL" -gt 0 ]; then
+  # PARALLEL queues, variants dealt round robin; each queue trains its variants one after another.
+  q=0; declare -A QUEUE
+  for v in $VARIANTS; do QUEUE[$q]="${QUEUE[$q]:-} $v"; q=$(( (q + 1) % PARALLEL )); done
+  for q in "${!QUEUE[@]}"; do
+    ( for v in ${QUEUE[$q]}; do log "train $v"; train_variant "$v" cpu "$THREADS" "$TRAIN_WALL_S"; done ) &
   done
 else
   for v in $VARIANTS; do train_variant "$v" cpu "$THREADS" "$TRAIN_WALL_S" & PID[$v]=$!; done

@@ -1,4 +1,4 @@
-//! `sphear train CONFIG.toml [--resume] [--finetune CKPT_DIR]`: train the neural renderer on
+//! `sphear train CONFIG.toml [--resume] [--finetune CKPT_DIR] [--distill MODEL_DIR]`: train the neural renderer on
 //! `sphear dataset` directories (see `sphear_neural::training`), with a progress bar, validation
 //! on the config's `val_dataset_dir`, checkpoints (config + dataset hash) and a loss-curve PNG
 //! (`OUT/loss.png`, redrawn at every checkpoint and at the end).
@@ -35,6 +35,11 @@ pub struct TrainArgs {
     /// e.g. to adapt to another array or a few calibration scenes.
     #[arg(long, value_name = "CKPT_DIR")]
     pub finetune: Option<PathBuf>,
+    /// Distil from this trained model directory (e.g. a standard-size model): the loss mixes
+    /// the reference with the teacher's output, weighted by the config's distill_weight
+    /// (default 0.5). Overrides the config's distill_from.
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub distill: Option<PathBuf>,
     /// Where to train: `cpu` (burn's pure-Rust backend; threads from RAYON_NUM_THREADS) or
     /// `cuda[:N]` (LibTorch; only in builds with `--features gpu`).
     #[arg(long, default_value = "cpu")]
@@ -67,6 +72,7 @@ pub fn load_config(path: &Path) -> Result<TrainConfig> {
     cfg.val_dataset_dir = cfg.val_dataset_dir.map(|p| resolve(base, &p));
     cfg.hrtf_sofa = cfg.hrtf_sofa.map(|p| resolve(base, &p));
     cfg.finetune_from = cfg.finetune_from.map(|p| resolve(base, &p));
+    cfg.distill_from = cfg.distill_from.map(|p| resolve(base, &p));
     for l in &mut cfg.listeners {
         l.dataset_dir = l.dataset_dir.as_ref().map(|p| resolve(base, p));
         l.val_dataset_dir = l.val_dataset_dir.as_ref().map(|p| resolve(base, p));
@@ -98,6 +104,17 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
             );
         }
         cfg.finetune_from = Some(ft.clone());
+    }
+    if let Some(t) = &args.distill {
+        cfg.distill_from = Some(t.clone());
+    }
+    if let Some(t) = &cfg.distill_from
+        && (!t.join("model.bpk").exists() || !t.join("config.json").exists())
+    {
+        bail!(
+            "distill from {}: not a model directory (config.json + model.bpk)",
+            t.display()
+        );
     }
     if has_checkpoint(&cfg.output_dir) && !args.resume {
         bail!(

@@ -200,6 +200,32 @@ fn unit(metric: &str) -> &'static str {
     }
 }
 
+/// Most distinct key values a summary table shows as columns of their own; beyond it (scenes
+/// drawn from continuous ranges, as `sphear dataset` makes them) the values are binned.
+pub const MAX_KEY_COLUMNS: usize = 8;
+
+/// Number of ranges the key values are binned into beyond [`MAX_KEY_COLUMNS`].
+pub const KEY_BINS: usize = 4;
+
+/// The columns of a grouped table: each distinct key on its own (up to [`MAX_KEY_COLUMNS`]),
+/// else [`KEY_BINS`] contiguous ranges holding near-equal numbers of distinct values, labelled
+/// `lo–hi`. `keys` sorted ascending.
+fn key_columns(keys: &[OrdF64]) -> Vec<(String, Vec<OrdF64>)> {
+    if keys.len() <= MAX_KEY_COLUMNS {
+        return keys
+            .iter()
+            .map(|k| (format!("{}", k.0), vec![*k]))
+            .collect();
+    }
+    (0..KEY_BINS)
+        .map(|b| {
+            let ks = keys[b * keys.len() / KEY_BINS..(b + 1) * keys.len() / KEY_BINS].to_vec();
+            let (lo, hi) = (ks[0].0, ks[ks.len() - 1].0);
+            (format!("{lo:.2}–{hi:.2}"), ks)
+        })
+        .collect()
+}
+
 /// A grouped section of the summary: title, key name, key, capsule count filter.
 type Section = (
     &'static str,
@@ -293,16 +319,23 @@ pub fn summary_markdown(
                 continue;
             }
             let _ = write!(s, "**{}**", unit(metric));
+            let columns = key_columns(&keys);
             let mut head = String::new();
-            for k in &keys {
-                let _ = write!(head, " {} |", k.0);
+            for (label, _) in &columns {
+                let _ = write!(head, " {label} |");
             }
             let _ = writeln!(s, "\n\n| method \\ {key_name} |{head}");
-            let _ = writeln!(s, "|---|{}", "---|".repeat(keys.len()));
+            let _ = writeln!(s, "|---|{}", "---|".repeat(columns.len()));
             for (m, g) in &per {
                 let _ = write!(s, "| {} |", m.name());
-                for k in &keys {
-                    let _ = write!(s, " {} |", cell(g.get(k).and_then(|v| mean(v))));
+                for (_, ks) in &columns {
+                    let v: Vec<f64> = ks
+                        .iter()
+                        .filter_map(|k| g.get(k))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    let _ = write!(s, " {} |", cell(mean(&v)));
                 }
                 s.push('\n');
             }
@@ -321,4 +354,59 @@ pub fn summary_markdown(
         let _ = writeln!(s, "* … ({} more in rows.json)", failures.len() - 50);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rt60_s: f64, sources: usize, value: f64) -> Row {
+        Row {
+            scene: SceneMeta {
+                id: format!("item-{rt60_s}"),
+                rt60_s,
+                t30_1k_s: None,
+                sources,
+                snr_db: Some(20.0),
+                azimuths_deg: vec![0.0; sources],
+                elevations_deg: vec![0.0; sources],
+                sample_rate_hz: 48_000.0,
+            },
+            method: MethodId::EMagLs,
+            channels: 32,
+            metric: "lsd_db".into(),
+            band_hz: None,
+            value,
+        }
+    }
+
+    /// The line after the `**LSD dB**` heading of section `title`: its column labels.
+    fn lsd_table<'a>(md: &'a str, title: &str) -> Vec<&'a str> {
+        let sec = &md[md.find(&format!("## Per {title}")).expect("section")..];
+        let t = &sec[sec.find("**LSD dB**").expect("table")..];
+        t.lines().skip(2).take(3).collect()
+    }
+
+    #[test]
+    fn continuous_keys_are_binned_and_discrete_keys_are_not() {
+        // 20 scenes with distinct RT60s 0.20, 0.30, ... 2.10 s and value = 10·RT60; 1 or 2 sources.
+        let rows: Vec<Row> = (0..20)
+            .map(|i| {
+                let rt = 0.2 + 0.1 * f64::from(i);
+                row(rt, 1 + (i as usize % 2), 10.0 * rt)
+            })
+            .collect();
+        let md = summary_markdown(&rows, &[MethodId::EMagLs], &[32], &[], "test");
+        let rt = lsd_table(&md, "RT60");
+        assert_eq!(
+            rt[0], "| method \\ RT60 s | 0.20–0.60 | 0.70–1.10 | 1.20–1.60 | 1.70–2.10 |",
+            "{md}"
+        );
+        // Each bin's mean: 10 × the mean RT60 of its five scenes.
+        assert_eq!(rt[2], "| emagls | 4.00 | 9.00 | 14.00 | 19.00 |", "{md}");
+        let src = lsd_table(&md, "source count");
+        assert_eq!(src[0], "| method \\ sources | 1 | 2 |", "{md}");
+        // Odd-indexed scenes (2 sources) have RT60 0.3, 0.5, ... 2.1: mean 1.2 s.
+        assert_eq!(src[2], "| emagls | 11.00 | 12.00 |", "{md}");
+    }
 }

@@ -384,6 +384,22 @@ pub struct LossTerms {
     pub mrstft: Tensor<1>,
 }
 
+impl LossTerms {
+    /// `(1 − alpha)·self + alpha·other`, term by term (knowledge distillation: the loss against
+    /// the reference mixed with the loss against a teacher's output).
+    #[must_use]
+    pub fn mix(self, other: LossTerms, alpha: f64) -> LossTerms {
+        let m = |a: Tensor<1>, b: Tensor<1>| a.mul_scalar(1.0 - alpha) + b.mul_scalar(alpha);
+        LossTerms {
+            total: m(self.total, other.total),
+            recon: m(self.recon, other.recon),
+            doa: m(self.doa, other.doa),
+            cues: m(self.cues, other.cues),
+            mrstft: m(self.mrstft, other.mrstft),
+        }
+    }
+}
+
 /// Everything the weighted loss needs, built once per device and STFT setting.
 #[derive(Debug, Clone)]
 pub struct WeightedLoss {
@@ -432,6 +448,40 @@ impl WeightedLoss {
     /// The network's STFT in the graph (for the time-domain output).
     pub fn synth(&self) -> &GraphStft {
         &self.synth
+    }
+
+    /// A distillation target: a teacher network's output as the binaural reference (its STFT,
+    /// and as the time signal its inverse STFT of the reference's length), with no gradient
+    /// through it, and the reference's source directions (a teacher's DOA predictions are an
+    /// unordered guess; the true directions stay the DOA target).
+    ///
+    /// # Errors
+    /// The teacher's STFT does not fit this loss's STFT or the reference's length.
+    pub fn teacher_target(&self, teacher: &RendererOutput, reference: &Target) -> Result<Target> {
+        if teacher.re.dims() != reference.re.dims() {
+            return Err(NeuralError::Shape {
+                expected: format!("teacher output {:?}", reference.re.dims()),
+                got: format!("{:?}", teacher.re.dims()),
+            });
+        }
+        let [b, e, f, t] = teacher.re.dims();
+        let [_, _, len] = reference.time.dims();
+        let (re, im) = (teacher.re.clone().detach(), teacher.im.clone().detach());
+        let time = self
+            .synth
+            .istft(
+                re.clone().reshape([b * e, f, t]),
+                im.clone().reshape([b * e, f, t]),
+                len,
+            )?
+            .reshape([b, e, len])
+            .detach();
+        Ok(Target {
+            re,
+            im,
+            time,
+            doa: reference.doa.clone(),
+        })
     }
 
     /// All terms for `out` against `target`.

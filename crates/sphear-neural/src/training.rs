@@ -169,6 +169,17 @@ pub struct TrainConfig {
     /// its network config must equal this run's. Ignored when the run resumes its own checkpoint.
     #[serde(default)]
     pub finetune_from: Option<PathBuf>,
+    /// Knowledge distillation: a trained model directory (typically a standard-size model) whose
+    /// output is a second target. Every step the teacher (evaluation mode, no gradient) renders
+    /// the same batch, and the loss is `(1 − distill_weight)·L(student, reference) +
+    /// distill_weight·L(student, teacher)` term by term (the DOA term keeps the true directions).
+    /// The teacher must use this run's features; its head and size may differ. Validation
+    /// stays against the reference alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill_from: Option<PathBuf>,
+    /// Weight of the teacher's target in `[0, 1]` (default 0.5) when `distill_from` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill_weight: Option<f64>,
     /// Further listeners (`[[listeners]]` in TOML), each with scenes rendered with its own HRTF.
     /// The top-level `dataset_dir`/`val_dataset_dir`/`hrtf_sofa`/`anthropometry` are the first
     /// listener. Training steps cycle through the listeners that have a `dataset_dir` (every batch
@@ -607,7 +618,16 @@ pub fn train(
     let array = ArrayGeometry::em32();
     let model_cfg = cfg.model_config();
     let model_json = serde_json::to_string(&model_cfg).map_err(record_err)?;
-    let check_hrtf = cfg.head == HeadKind::Residual;
+    let teacher = match &cfg.distill_from {
+        Some(dir) => Some(load_teacher(dir, &fcfg, cfg.distill_weight, device)?),
+        None => None,
+    };
+    // Residual heads (the student's or the teacher's) need each listener's eMagLS base.
+    let need_emagls = cfg.head == HeadKind::Residual
+        || teacher
+            .as_ref()
+            .is_some_and(|t| t.head == HeadKind::Residual);
+    let check_hrtf = need_emagls;
 
     let mut listeners: Vec<ListenerRt> = Vec::with_capacity(specs.len());
     let mut hash = String::new();
@@ -666,12 +686,13 @@ pub fn train(
                 )));
             }
         }
-        let emagls = match cfg.head {
-            HeadKind::Residual => Some(
+        let emagls = if need_emagls {
+            Some(
                 EmaglsWeights::design(&hrtf, &array, fcfg.n_fft, &EmaglsDesign::default())?
                     .to_tensors(device),
-            ),
-            HeadKind::Direct => None,
+            )
+        } else {
+            None
         };
         let val_scenes: Vec<LoadedScene> = val_items
             .iter()
@@ -788,7 +809,12 @@ pub fn train(
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(step as u64));
         let (input, target) = trainer.batch(lis, &scenes, seg, &mut rng)?;
         let out = model.forward(&input)?;
-        let terms = trainer.loss.compute(&out, &target)?;
+        let mut terms = trainer.loss.compute(&out, &target)?;
+        if let Some(t) = &teacher {
+            let t_out = t.model.forward(&input)?;
+            let t_target = trainer.loss.teacher_target(&t_out, &target)?;
+            terms = terms.mix(trainer.loss.compute(&out, &t_target)?, t.weight);
+        }
         last = [
             &terms.total,
             &terms.recon,
@@ -942,6 +968,46 @@ pub fn model_dir_config_json(cfg: &TrainConfig, model_cfg: &ModelConfig) -> Resu
         o.insert("model_config".into(), m);
     }
     serde_json::to_string_pretty(&v).map_err(record_err)
+}
+
+/// A distillation teacher: a trained network in evaluation mode and the weight of its target.
+struct Teacher {
+    model: NeuralRenderer,
+    head: HeadKind,
+    weight: f64,
+}
+
+/// Load the teacher of `distill_from` (its features must equal the run's `fcfg`).
+fn load_teacher(
+    dir: &Path,
+    fcfg: &FeatureConfig,
+    weight: Option<f64>,
+    device: &Device,
+) -> Result<Teacher> {
+    let weight = weight.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&weight) {
+        return Err(NeuralError::Config(format!(
+            "distill_weight {weight}: expected a value in [0, 1]"
+        )));
+    }
+    let t = crate::infer::LoadedModel::from_dir(dir, device)?;
+    let theirs = FeatureConfig {
+        sample_rate_hz: fcfg.sample_rate_hz,
+        ..t.features.clone()
+    };
+    if &theirs != fcfg {
+        return Err(NeuralError::Config(format!(
+            "{}: the teacher was trained with other features than this run ({:?} vs {:?})",
+            dir.display(),
+            theirs,
+            fcfg
+        )));
+    }
+    Ok(Teacher {
+        model: t.renderer.valid(),
+        head: t.model_config.head,
+        weight,
+    })
 }
 
 /// Load the weights of a model/checkpoint directory (`config.json` + `model.bpk`) into `model`
