@@ -74,6 +74,14 @@ pub struct BenchArgs {
     /// Short chunk (STFT frames per block) of the second --neural measurement.
     #[arg(long, default_value_t = 4)]
     pub neural_chunk: usize,
+    /// Frames of earlier context per chunk for --neural (the recurrent and attention layers'
+    /// view of the past; default: the renderer's).
+    #[arg(long, value_name = "FRAMES")]
+    pub neural_context: Option<usize>,
+    /// For --neural: re-run each chunk's whole window (new frames + context) instead of the
+    /// incremental streaming of causal models (the reference for comparing the two).
+    #[arg(long)]
+    pub neural_windowed: bool,
 }
 
 /// One timed measurement.
@@ -202,6 +210,9 @@ fn write_npy_f32(path: &Path, shape: &[usize], data: impl Iterator<Item = f32>) 
 #[derive(Debug, Clone, Serialize)]
 struct NeuralMeasurement {
     chunk_frames: usize,
+    left_context_frames: usize,
+    /// Incremental streaming (causal model) or each chunk's window re-run.
+    incremental: bool,
     block_samples: usize,
     block_ms: f64,
     algorithmic_latency_samples: usize,
@@ -267,8 +278,15 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
     for chunk in [256, args.neural_chunk] {
         let mut st = net.stream(StreamConfig {
             chunk_frames: chunk,
+            left_context_frames: args
+                .neural_context
+                .unwrap_or(StreamConfig::default().left_context_frames),
             ..StreamConfig::default()
         })?;
+        if args.neural_windowed {
+            st.disable_incremental();
+        }
+        let incremental = st.is_incremental();
         // The stream takes whole blocks of `chunk · hop` samples: time as many as fit.
         let block = chunk * hop;
         let n_blocks = (frames / block).max(1);
@@ -316,6 +334,8 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
         let ms = |samples: usize| samples as f64 / fs * 1e3;
         rows.push(NeuralMeasurement {
             chunk_frames: chunk,
+            left_context_frames: st.config().left_context_frames,
+            incremental,
             block_samples: block,
             block_ms: ms(block),
             algorithmic_latency_samples: lat,
@@ -359,8 +379,15 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
     }
     for r in &rows {
         println!(
-            "\nper stage, chunks of {} frames ({:.1} ms blocks): mean ms per block, share of the timed compute",
-            r.chunk_frames, r.block_ms
+            "\nper stage, chunks of {} frames ({:.1} ms blocks, context {} frames, {}): mean ms per block, share of the timed compute",
+            r.chunk_frames,
+            r.block_ms,
+            r.left_context_frames,
+            if r.incremental {
+                "incremental"
+            } else {
+                "windowed"
+            }
         );
         for s in &r.stages {
             println!(
@@ -368,6 +395,11 @@ fn run_neural(args: &BenchArgs) -> Result<ExitCode> {
                 s.stage, s.mean_ms_per_block, s.share_percent
             );
         }
+    }
+    if let Some((enc, dec)) = model.renderer.causal_lookback_frames() {
+        println!(
+            "causal model: the encoder reads {enc} earlier frames, the decoder and ear branches {dec} (what incremental streaming re-runs per chunk)"
+        );
     }
     println!(
         "RTF = compute time / audio time on one thread (≤ 1 keeps up; the lean model's goal is ≤ 0.5). \

@@ -108,6 +108,18 @@ pub struct RenderArgs {
     /// default: the model embedded at build time.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// --method neural: new STFT frames per streamed chunk (block `chunk · hop` samples;
+    /// shorter chunks = less buffering, more compute per second of audio).
+    #[arg(long, value_name = "FRAMES", default_value_t = 256)]
+    pub neural_chunk: usize,
+    /// --method neural: earlier frames the recurrent and attention layers see with each chunk
+    /// (causal models keep them from the previous chunks; windowed models re-run them).
+    #[arg(long, value_name = "FRAMES", default_value_t = 64)]
+    pub neural_context: usize,
+    /// --method neural: re-run each chunk's whole window even for a causal model instead of
+    /// streaming incrementally (slower; for comparison).
+    #[arg(long)]
+    pub neural_windowed: bool,
 }
 
 /// Run the command.
@@ -375,10 +387,20 @@ fn run_neural(
     let hrtf = render_hrtf(args, fs)?;
     let anthro = neural_anthropometry(args.anthropometry.as_deref(), &model)?;
     let net = NeuralBinaural::new(&model, array, &hrtf.set, anthro, &dev)?;
-    let mut stream = net.stream(StreamConfig::default())?;
+    if args.neural_chunk == 0 {
+        bail!("--neural-chunk must be > 0");
+    }
+    let mut stream = net.stream(StreamConfig {
+        chunk_frames: args.neural_chunk,
+        left_context_frames: args.neural_context,
+        ..StreamConfig::default()
+    })?;
+    if args.neural_windowed {
+        stream.disable_incremental();
+    }
     let mc = &model.model_config;
     eprintln!(
-        "neural model {} ({} parameters, {:?}, {:?} head, STFT {}/{}), chunks of {} frames, latency {} samples (removed), {:.2} s",
+        "neural model {} ({} parameters, {:?}, {:?} head, STFT {}/{}), chunks of {} frames with {} frames of context ({}), latency {} samples (removed), {:.2} s",
         model.source,
         model.num_params(),
         mc.temporal,
@@ -386,6 +408,12 @@ fn run_neural(
         model.features.n_fft,
         model.features.hop,
         stream.config().chunk_frames,
+        stream.config().left_context_frames,
+        if stream.is_incremental() {
+            "incremental"
+        } else {
+            "windowed"
+        },
         sphear_core::stream::BlockProcessor::latency_samples(&stream),
         t0.elapsed().as_secs_f64()
     );

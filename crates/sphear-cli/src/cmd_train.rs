@@ -292,3 +292,31 @@ pub fn plot_loss_curve(out: &Path) -> Result<PathBuf> {
     drop(root);
     Ok(out.join("loss.png"))
 }
+
+/// Arguments of `sphear average`.
+#[derive(Debug, Args)]
+pub struct AverageArgs {
+    /// Checkpoint or model directories of one run (config.json + model.bpk), at least two, e.g.
+    /// `RUN/checkpoint-0000040*`.
+    #[arg(required = true, num_args = 2.., value_name = "CKPT_DIR")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Model directory to write (config.json of the first checkpoint with an `averaged_from`
+    /// list, model.bpk = the mean weights); usable as `--model DIR`.
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// `sphear average`: the element-wise mean of several checkpoints' weights (stochastic weight
+/// averaging, `sphear_neural::average`).
+pub fn run_average(args: &AverageArgs) -> Result<ExitCode> {
+    let dev = sphear_neural::infer::cpu_device();
+    let m = sphear_neural::average::average_checkpoints(&args.checkpoints, &args.out, &dev)
+        .context("averaging checkpoints")?;
+    println!(
+        "wrote {} ({} parameters, mean of {} checkpoints)",
+        args.out.display(),
+        m.num_params(),
+        args.checkpoints.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -58,6 +58,9 @@ enum Command {
     /// Train the neural renderer on `sphear dataset` folders (progress bar, validation,
     /// checkpoints, loss-curve PNG; --resume, --finetune CKPT_DIR).
     Train(cmd_train::TrainArgs),
+    /// Average the weights of several checkpoints of one training run into a model directory
+    /// (stochastic weight averaging; use it with --model DIR).
+    Average(cmd_train::AverageArgs),
     /// Train (and cross-validate) the HRTF personalisation model on CIPIC.
     TrainHrtf(cmd_personalize::TrainHrtfArgs),
     /// Inspect HRTF (SOFA) files.
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Personalize(args) => cmd_personalize::run_personalize(&args),
         Command::TrainHrtf(args) => cmd_personalize::run_train(&args),
         Command::Train(args) => cmd_train::run(&args),
+        Command::Average(args) => cmd_train::run_average(&args),
     };
     match result {
         Ok(code) => code,

@@ -272,3 +272,80 @@ fn eval_conditions_the_neural_method_on_a_listener_file() {
         "the listener file left every neural score unchanged"
     );
 }
+
+#[test]
+fn average_writes_a_model_directory_that_render_streams_in_both_modes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scene = simulate(tmp.path());
+    let a = lean_model_dir(&tmp.path().join("a"));
+    let b = lean_model_dir(&tmp.path().join("b"));
+    let avg = tmp.path().join("avg");
+    let bin = env!("CARGO_BIN_EXE_sphear");
+    let st = Command::new(bin)
+        .arg("average")
+        .arg(&a)
+        .arg(&b)
+        .arg("-o")
+        .arg(&avg)
+        .output()
+        .expect("average");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert!(String::from_utf8_lossy(&st.stdout).contains("mean of 2 checkpoints"));
+    // One checkpoint, or a directory without a model: exit code 2.
+    for args in [vec![a.clone()], vec![a.clone(), tmp.path().join("nothing")]] {
+        let st = Command::new(bin)
+            .arg("average")
+            .args(&args)
+            .arg("-o")
+            .arg(tmp.path().join("bad"))
+            .output()
+            .expect("average");
+        assert_eq!(st.status.code(), Some(2), "{args:?}");
+    }
+    // The averaged model renders, incrementally (the lean model is causal) and windowed.
+    let mut outs = Vec::new();
+    for extra in [&[][..], &["--neural-windowed"][..]] {
+        let out = tmp.path().join(format!("n{}.wav", outs.len()));
+        let st = Command::new(bin)
+            .arg("render")
+            .arg(scene.join("em32.wav"))
+            .arg("-o")
+            .arg(&out)
+            .args(["--method", "neural", "--model"])
+            .arg(&avg)
+            .args(["--neural-chunk", "8", "--neural-context", "4"])
+            .args(extra)
+            .output()
+            .expect("render");
+        let log = String::from_utf8_lossy(&st.stderr);
+        assert!(st.status.success(), "{log}");
+        let mode = if extra.is_empty() {
+            "(incremental)"
+        } else {
+            "(windowed)"
+        };
+        assert!(log.contains(mode), "{log}");
+        outs.push(sphear_core::wav::read_wav(&out).expect("out").1);
+    }
+    // At initialisation the residual correction is zero: both modes render eMagLS.
+    let peak = outs[1].iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
+    let diff = outs[0]
+        .iter()
+        .flatten()
+        .zip(outs[1].iter().flatten())
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(peak > 0.0 && diff <= 1e-5 * peak, "{diff} / {peak}");
+    let st = Command::new(bin)
+        .arg("render")
+        .arg(scene.join("em32.wav"))
+        .arg("-o")
+        .arg(tmp.path().join("bad.wav"))
+        .args(["--method", "neural", "--neural-chunk", "0"])
+        .output()
+        .expect("render");
+    assert_eq!(st.status.code(), Some(2));
+}

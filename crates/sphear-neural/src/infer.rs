@@ -18,13 +18,23 @@
 //!
 //! ## Streaming
 //! [`NeuralStream`] is a [`BlockProcessor`]: each block of `chunk_frames · hop` samples releases
-//! `chunk_frames` new STFT frames. The network runs on those frames plus `left_context_frames`
-//! earlier frames and (offline, non-causal models only) `right_context_frames` later frames; only
-//! the new frames' outputs are kept and overlap-added. Features are exact per frame (each frame's
-//! features depend only on that frame's samples); the network's recurrent, attention and
-//! normalisation statistics see the chunk with its context instead of the whole file. The
-//! latency is `right_context_frames · hop + n_fft − hop` samples (removed by
-//! [`sphear_core::stream::process_file`]).
+//! `chunk_frames` new STFT frames. The network's recurrent and attention layers see those frames
+//! plus `left_context_frames` earlier frames and (offline, non-causal models only)
+//! `right_context_frames` later frames; only the new frames' outputs are overlap-added. Features
+//! are exact per frame. The latency is `right_context_frames · hop + n_fft − hop` samples
+//! (removed by [`sphear_core::stream::process_file`]).
+//!
+//! * **Incremental** (causal models with the residual head, the default for them): every layer
+//!   but the GRU and the masked attention is per frame or a causal convolution with a finite
+//!   lookback ([`NeuralRenderer::causal_lookback_frames`]), so a chunk computes the features and
+//!   the encoder only for its new frames (plus the encoder's lookback), keeps each frame's
+//!   encoder activations and SH descriptors for later chunks' context, runs the bottleneck on
+//!   context + new frames, and the decoder, CIN, ear branches and beamformer only on the new
+//!   frames (plus their lookback). With a context longer than the signal this equals one pass
+//!   over the whole signal (test `incremental_stream_equals_the_one_pass_render_given_the_whole_history`).
+//! * **Windowed** (non-causal models; [`NeuralStream::disable_incremental`]): each chunk re-runs
+//!   the network on its whole window, the context frames' encoder activations recomputed with
+//!   zero padding at the window's start.
 //!
 //! ## Residual weights
 //! The residual head's base weights `W_eMagLS` are designed for the HRTF set given to
@@ -167,6 +177,7 @@ pub fn parse_model_config(
     if let Some(obj) = v.as_object_mut() {
         obj.remove("model_config");
         obj.remove("anthropometry_standardizer");
+        obj.remove(crate::average::AVERAGED_FROM_KEY);
     }
     let tc: TrainConfig = serde_json::from_value(v).map_err(|e| cfg_err(CONFIG_FILE, e))?;
     let model_config = match extras.model_config {
@@ -582,6 +593,74 @@ impl FusedHead {
     }
 }
 
+impl FusedHead {
+    /// `Y_e(k, t) = Σ_c W_e(c, k, t)·X_c(k, t)` for `n` frames: the corrections `corr[e]`
+    /// (`[1, 2C, K, T_d]`) from their frame `d_off`, the capsule STFT (`[C][K][T_x]`) from its
+    /// frame `x_off`. Returns `[ear][frame][bin]`.
+    fn apply(
+        &self,
+        corr: [Tensor<4>; 2],
+        (t_d, d_off): (usize, usize),
+        (x_re, x_im, t_x, x_off): (&[f32], &[f32], usize, usize),
+        n: usize,
+    ) -> Result<[Vec<Vec<Complex32>>; 2]> {
+        let (c_n, k_n) = (self.n_caps, self.n_bins);
+        if d_off + n > t_d || x_off + n > t_x || x_re.len() != c_n * k_n * t_x {
+            return Err(NeuralError::Shape {
+                expected: format!("{n} frames of corrections and capsule STFT"),
+                got: format!("{t_d} from {d_off}, {t_x} from {x_off}"),
+            });
+        }
+        let mut acc_re = vec![0.0f32; k_n * n];
+        let mut acc_im = vec![0.0f32; k_n * n];
+        let mut out: [Vec<Vec<Complex32>>; 2] = [Vec::new(), Vec::new()];
+        for (e, d) in corr.into_iter().enumerate() {
+            let d: Vec<f32> = d
+                .into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| NeuralError::Config(format!("network output: {e:?}")))?;
+            if d.len() != 2 * c_n * k_n * t_d {
+                return Err(NeuralError::Shape {
+                    expected: format!("[1, {}, {k_n}, {t_d}] corrections", 2 * c_n),
+                    got: d.len().to_string(),
+                });
+            }
+            acc_re.fill(0.0);
+            acc_im.fill(0.0);
+            for c in 0..c_n {
+                for k in 0..k_n {
+                    let bi = (e * c_n + c) * k_n + k;
+                    let (b_re, b_im, g) =
+                        (self.base_re[bi], self.base_im[bi], self.gain[e * k_n + k]);
+                    let dr0 = (c * k_n + k) * t_d + d_off;
+                    let di0 = ((c_n + c) * k_n + k) * t_d + d_off;
+                    let x0 = (c * k_n + k) * t_x + x_off;
+                    let r = k * n..(k + 1) * n;
+                    for ((((ar, ai), (&dr, &di)), &xr), &xi) in acc_re[r.clone()]
+                        .iter_mut()
+                        .zip(&mut acc_im[r])
+                        .zip(d[dr0..dr0 + n].iter().zip(&d[di0..di0 + n]))
+                        .zip(&x_re[x0..x0 + n])
+                        .zip(&x_im[x0..x0 + n])
+                    {
+                        let (w_re, w_im) = (b_re + g * dr, b_im + g * di);
+                        *ar += w_re * xr - w_im * xi;
+                        *ai += w_re * xi + w_im * xr;
+                    }
+                }
+            }
+            out[e] = (0..n)
+                .map(|t| {
+                    (0..k_n)
+                        .map(|k| Complex32::new(acc_re[k * n + t], acc_im[k * n + t]))
+                        .collect()
+                })
+                .collect();
+        }
+        Ok(out)
+    }
+}
+
 impl NeuralBinaural {
     /// Residual head at inference: run the network up to the ear branches
     /// ([`NeuralRenderer::forward_corrections`]) and apply the beamformer in one pass.
@@ -628,57 +707,12 @@ impl NeuralBinaural {
             .model
             .forward_corrections(&planes, &aux, &anthro, times.as_deref_mut())?;
         let t_bf = std::time::Instant::now();
-        let plane = k_n * t_n;
-        let mut acc_re = vec![0.0f32; plane];
-        let mut acc_im = vec![0.0f32; plane];
-        let mut out: [Vec<Vec<Complex32>>; 2] = [Vec::new(), Vec::new()];
-        for (e, d) in corr.into_iter().enumerate() {
-            let d: Vec<f32> = d
-                .into_data()
-                .try_to_vec::<f32>()
-                .map_err(|e| NeuralError::Config(format!("network output: {e:?}")))?;
-            if d.len() != 2 * c_n * plane {
-                return Err(NeuralError::Shape {
-                    expected: format!("[1, {}, {k_n}, {t_n}] corrections", 2 * c_n),
-                    got: d.len().to_string(),
-                });
-            }
-            acc_re.fill(0.0);
-            acc_im.fill(0.0);
-            for c in 0..c_n {
-                let d_re = &d[c * plane..(c + 1) * plane];
-                let d_im = &d[(c_n + c) * plane..(c_n + c + 1) * plane];
-                let x_re = &stft_re[c * plane..(c + 1) * plane];
-                let x_im = &stft_im[c * plane..(c + 1) * plane];
-                for k in 0..k_n {
-                    let bi = (e * c_n + c) * k_n + k;
-                    let (b_re, b_im, g) = (
-                        fused.base_re[bi],
-                        fused.base_im[bi],
-                        fused.gain[e * k_n + k],
-                    );
-                    let r = k * t_n..(k + 1) * t_n;
-                    for ((((ar, ai), (&dr, &di)), &xr), &xi) in acc_re[r.clone()]
-                        .iter_mut()
-                        .zip(&mut acc_im[r.clone()])
-                        .zip(d_re[r.clone()].iter().zip(&d_im[r.clone()]))
-                        .zip(&x_re[r.clone()])
-                        .zip(&x_im[r])
-                    {
-                        let (w_re, w_im) = (b_re + g * dr, b_im + g * di);
-                        *ar += w_re * xr - w_im * xi;
-                        *ai += w_re * xi + w_im * xr;
-                    }
-                }
-            }
-            out[e] = (keep.0..keep.1)
-                .map(|t| {
-                    (0..k_n)
-                        .map(|k| Complex32::new(acc_re[k * t_n + t], acc_im[k * t_n + t]))
-                        .collect()
-                })
-                .collect();
-        }
+        let out = fused.apply(
+            corr,
+            (t_n, keep.0),
+            (&stft_re, &stft_im, t_n, keep.0),
+            keep.1 - keep.0,
+        )?;
         if let Some(t) = times {
             t.add(
                 "beamformer (eMagLS + correction)",
@@ -712,6 +746,26 @@ pub struct NeuralStream {
     scratch: Vec<Complex32>,
     /// Per-stage times when enabled ([`NeuralStream::enable_stage_times`]).
     stage_times: Option<StageTimes>,
+    /// Incremental state of a causal residual model (`None`: each chunk re-runs its window).
+    cache: Option<CausalCache>,
+}
+
+/// What the incremental stream of a causal model keeps between chunks: the encoder
+/// activations and SH descriptors of the last frames (each computed once, with its full causal
+/// history), so that a chunk runs the encoder only on its new frames (plus the encoder's
+/// lookback) and the decoder and ear branches only on its new frames (plus their lookback).
+#[derive(Debug)]
+struct CausalCache {
+    /// Earlier frames the encoder / the decoder and ears read ([`NeuralRenderer::causal_lookback_frames`]).
+    enc_lookback: usize,
+    dec_lookback: usize,
+    /// Frames kept for the bottleneck: `max(left_context_frames, dec_lookback)`.
+    keep: usize,
+    /// Encoder activations of frames `start .. next_frame`.
+    enc: Option<crate::model::EncodedFrames>,
+    /// SH descriptors `[frame][A]` of the same frames.
+    aux: Vec<Vec<f32>>,
+    start: i64,
 }
 
 impl NeuralStream {
@@ -732,7 +786,19 @@ impl NeuralStream {
         let window_gain = stft.window().iter().map(|w| w * gain).collect();
         let caps = net.n_caps;
         let first = -((n_fft - hop) as i64);
+        let cache = match (&net.fused, net.model.causal_lookback_frames()) {
+            (Some(_), Some((enc_lookback, dec_lookback))) => Some(CausalCache {
+                enc_lookback,
+                dec_lookback,
+                keep: cfg.left_context_frames.max(dec_lookback),
+                enc: None,
+                aux: Vec::new(),
+                start: 0,
+            }),
+            _ => None,
+        };
         Ok(Self {
+            cache,
             frame_buf: vec![0.0; n_fft],
             scratch: net.inv.make_scratch_vec(),
             net,
@@ -761,6 +827,23 @@ impl NeuralStream {
         self.stage_times.as_ref()
     }
 
+    /// Whether chunks are rendered incrementally (a causal model with the residual head, the
+    /// default for it): each frame's encoder activations are computed once and kept for the
+    /// next chunks' bottleneck context, and the decoder and ear branches run only on the new
+    /// frames and their lookback. The result is the windowed rendering's (each chunk's window
+    /// run from scratch) except that the context frames' encoder activations are exact instead
+    /// of zero-padded at the window's start.
+    pub fn is_incremental(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    /// Render each chunk by re-running the network on its whole window (new frames plus
+    /// `left_context_frames`) even for a causal model: the reference for the incremental path,
+    /// and what non-causal models always do. Call before the first block.
+    pub fn disable_incremental(&mut self) {
+        self.cache = None;
+    }
+
     /// The chunking in use.
     pub fn config(&self) -> StreamConfig {
         self.cfg
@@ -770,17 +853,13 @@ impl NeuralStream {
         t * self.hop as i64 - (self.n_fft - self.hop) as i64
     }
 
-    fn run_chunk(&mut self, t1: i64) -> Result<()> {
-        let t_start = std::time::Instant::now();
-        let t0 = self.next_frame;
-        let e0 = (t0 - self.cfg.left_context_frames as i64).max(0);
-        let e1 = t1 + self.cfg.right_context_frames as i64;
+    /// The input samples of frames `e0 .. e1` (zeros before the start).
+    fn segment(&self, e0: i64, e1: i64) -> Vec<Vec<f32>> {
         let (s0, s1) = (
             self.frame_start(e0),
             self.frame_start(e1 - 1) + self.n_fft as i64,
         );
-        let seg: Vec<Vec<f32>> = self
-            .hist
+        self.hist
             .iter()
             .map(|h| {
                 (s0..s1)
@@ -794,15 +873,142 @@ impl NeuralStream {
                     })
                     .collect()
             })
+            .collect()
+    }
+
+    /// Incremental chunk of a causal residual model (see [`NeuralStream::is_incremental`]):
+    /// the binaural STFT of frames `t0 .. t1`.
+    fn incremental_frames(
+        &mut self,
+        t0: i64,
+        t1: i64,
+        t_start: std::time::Instant,
+    ) -> Result<[Vec<Vec<Complex32>>; 2]> {
+        let (Some(cache), Some(fused)) = (self.cache.as_ref(), self.net.fused.clone()) else {
+            return Err(NeuralError::Config("no incremental state".into()));
+        };
+        let n = (t1 - t0) as usize;
+        let a = (t0 - cache.enc_lookback as i64).max(0);
+        let seg = self.segment(a, t1);
+        let n_seg = (t1 - a) as usize;
+        let j0 = self.n_fft / self.hop - 1;
+        let sf = self.net.fx.extract_frames(&seg, j0, n_seg)?;
+        let off = (t0 - a) as usize;
+        let (c_n, k_n) = (sf.n_caps, sf.n_bins);
+        let dev = self.net.device.clone();
+        let planes = Tensor::<4>::from_data(
+            TensorData::new(sf.planes, [1, sf.n_planes, k_n, n_seg]),
+            &dev,
+        );
+        let new_aux: Vec<Vec<f32>> = (off..n_seg)
+            .map(|t| (0..sf.n_aux).map(|i| sf.aux[i * n_seg + t]).collect())
             .collect();
+        if let Some(t) = self.stage_times.as_mut() {
+            t.add(
+                "features (STFT, planes, SH, tensors)",
+                t_start.elapsed().as_secs_f64(),
+            );
+        }
+        let enc_new = self
+            .net
+            .model
+            .encode(&planes, self.stage_times.as_mut())?
+            .narrow_frames(off, n);
+        let t_mid = std::time::Instant::now();
+        let cache = self.cache.as_mut().expect("checked above");
+        let enc = match cache.enc.take() {
+            Some(e) => e.cat_frames(enc_new),
+            None => {
+                cache.start = t0;
+                enc_new
+            }
+        };
+        cache.aux.extend(new_aux);
+        let t_win = enc.frames();
+        let n_aux = sf.n_aux;
+        let mut aux = vec![0.0f32; n_aux * t_win];
+        for (t, v) in cache.aux.iter().enumerate() {
+            for (i, x) in v.iter().enumerate() {
+                aux[i * t_win + t] = *x;
+            }
+        }
+        let aux = Tensor::<3>::from_data(TensorData::new(aux, [1, n_aux, t_win]), &dev);
+        let anthro = Tensor::<2>::from_data(
+            TensorData::new(self.net.anthro.0.to_vec(), [1, ANTHRO_DIM]),
+            &dev,
+        );
+        let d0 = (t0 - cache.dec_lookback as i64).max(cache.start);
+        let dec_from = (d0 - cache.start) as usize;
+        // Keep the last `keep` frames for the next chunk.
+        let drop = t_win.saturating_sub(cache.keep);
+        cache.enc = Some(enc.clone().narrow_frames(drop, t_win - drop));
+        cache.aux.drain(..drop);
+        cache.start += drop as i64;
+        if let Some(t) = self.stage_times.as_mut() {
+            t.add("context cache", t_mid.elapsed().as_secs_f64());
+        }
+        let corr = self.net.model.decode_corrections(
+            enc,
+            &aux,
+            &anthro,
+            k_n,
+            dec_from,
+            self.stage_times.as_mut(),
+        )?;
+        let t_bf = std::time::Instant::now();
+        let t_d = t_win - dec_from;
+        let out = fused.apply(
+            corr,
+            (t_d, t_d - n),
+            (&sf.stft_re, &sf.stft_im, n_seg, off),
+            n,
+        )?;
+        debug_assert_eq!(out[0].len(), n);
+        let _ = c_n;
+        if let Some(t) = self.stage_times.as_mut() {
+            t.add(
+                "beamformer (eMagLS + correction)",
+                t_bf.elapsed().as_secs_f64(),
+            );
+        }
+        Ok(out)
+    }
+
+    fn run_chunk(&mut self, t1: i64) -> Result<()> {
+        let t_start = std::time::Instant::now();
+        let t0 = self.next_frame;
+        let frames = if self.cache.is_some() {
+            self.incremental_frames(t0, t1, t_start)?
+        } else {
+            self.windowed_frames(t0, t1, t_start)?
+        };
+        self.overlap_add(t0, t1, &frames);
+        self.next_frame = t1;
+        Ok(())
+    }
+
+    /// Windowed chunk: the network on frames `t0 − left_context .. t1 + right_context`.
+    fn windowed_frames(
+        &mut self,
+        t0: i64,
+        t1: i64,
+        t_start: std::time::Instant,
+    ) -> Result<[Vec<Vec<Complex32>>; 2]> {
+        let e0 = (t0 - self.cfg.left_context_frames as i64).max(0);
+        let e1 = t1 + self.cfg.right_context_frames as i64;
+        let seg = self.segment(e0, e1);
         if let Some(t) = self.stage_times.as_mut() {
             t.add("input context", t_start.elapsed().as_secs_f64());
         }
-        let frames = self.net.render_frames_timed(
+        self.net.render_frames_timed(
             &seg,
             ((t0 - e0) as usize, (t1 - e0) as usize),
             self.stage_times.as_mut(),
-        )?;
+        )
+    }
+
+    /// Inverse STFT and overlap-add of the binaural frames `t0 .. t1`.
+    fn overlap_add(&mut self, t0: i64, t1: i64, frames: &[Vec<Vec<Complex32>>; 2]) {
         let t_ola = std::time::Instant::now();
         let need = (self.frame_start(t1 - 1) + self.n_fft as i64 - self.ola_start) as usize;
         for (e, ear) in frames.iter().enumerate() {
@@ -828,8 +1034,6 @@ impl NeuralStream {
         if let Some(t) = self.stage_times.as_mut() {
             t.add("inverse STFT + overlap-add", t_ola.elapsed().as_secs_f64());
         }
-        self.next_frame = t1;
-        Ok(())
     }
 }
 
@@ -884,8 +1088,11 @@ impl BlockProcessor for NeuralStream {
             o.drain(..drop_ola.min(o.len()));
         }
         self.ola_start += drop_ola as i64;
-        let keep_from =
-            self.frame_start((self.next_frame - self.cfg.left_context_frames as i64).max(0));
+        let back = self
+            .cache
+            .as_ref()
+            .map_or(self.cfg.left_context_frames, |c| c.enc_lookback);
+        let keep_from = self.frame_start((self.next_frame - back as i64).max(0));
         let drop_hist = (keep_from - self.hist_start).clamp(0, self.hist[0].len() as i64) as usize;
         for h in &mut self.hist {
             h.drain(..drop_hist);

@@ -14,11 +14,13 @@
 //! * [`heads`]: direct complex-STFT output, or the residual beamformer head around eMagLS.
 //! * [`loss`]: reconstruction, DOA, binaural-cue and multi-resolution STFT terms, weighted.
 //! * [`infer`]: load a model directory (or the embedded model), streamed chunked inference.
+//! * [`average`]: checkpoint weight averaging (`sphear average`).
 //! * [`training`]: Adam on a `sphear dataset` directory, streamed and shuffled, checkpoints with
 //!   config and dataset hash, resumable.
 //!
 //! The reading of the paper's inconsistent shapes is documented in `NETWORK.md` in this crate.
 
+pub mod average;
 pub mod config;
 pub mod error;
 pub mod features;
@@ -37,4 +39,4 @@ pub use features::{Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures
 pub use heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
 pub use infer::{LoadedModel, NeuralBinaural, NeuralStream, StreamConfig};
 pub use loss::{LossTerms, LossWeights, Target, WeightedLoss};
-pub use model::{NeuralRenderer, RendererInput, RendererOutput, StageTimes};
+pub use model::{EncodedFrames, NeuralRenderer, RendererInput, RendererOutput, StageTimes};

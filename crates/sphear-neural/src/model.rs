@@ -100,6 +100,11 @@ impl TfConv {
         }
     }
 
+    /// Frames before and after the output frame that it reads (`(k_t − 1, 0)` when causal).
+    pub fn time_reach(&self) -> (usize, usize) {
+        (self.pad_t0, self.pad_t1)
+    }
+
     /// `[B, c_in, F, T] → [B, c_out, F, T]` (odd frequency kernels keep `F`).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = if self.pad_f + self.pad_t0 + self.pad_t1 > 0 {
@@ -116,6 +121,10 @@ impl TfConv {
         };
         self.conv.forward(x)
     }
+}
+
+fn add_reach(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
+    (a.0 + b.0, a.1 + b.1)
 }
 
 /// Residual block: `y = LReLU(BN(conv₂(Drop(LReLU(BN(conv₁ x))))) + S x)`, `S` = 1×1 conv when
@@ -165,6 +174,11 @@ impl ConvBlock {
             dropout: DropoutConfig::new(cfg.dropout_conv).init(),
             slope: cfg.leaky_slope,
         }
+    }
+
+    /// Frames before and after an output frame that it reads (both convolutions).
+    pub fn time_reach(&self) -> (usize, usize) {
+        add_reach(self.conv1.time_reach(), self.conv2.time_reach())
     }
 
     /// `[B, c_in, F, T] → [B, c_out, F, T]`.
@@ -501,6 +515,11 @@ impl EarBranch {
         }
     }
 
+    /// Frames before and after an output frame that it reads.
+    pub fn time_reach(&self) -> (usize, usize) {
+        add_reach(self.conv1.time_reach(), self.conv2.time_reach())
+    }
+
     /// `[B, c_in, F, T] → [B, n_out, F, T]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let h = leaky_relu(self.conv1.forward(x), self.slope);
@@ -566,6 +585,49 @@ impl RendererInput {
             anthro: Tensor::from_data(TensorData::new(anthro_v, [b, ANTHRO_DIM]), device),
             emagls: emagls.cloned(),
         })
+    }
+}
+
+/// Encoder activations of a run of frames ([`NeuralRenderer::encode`]): the bottleneck input
+/// `[B, C_b, F_b, T]` and the skips of the earlier stages (`[B, C_i, F_i, T]`, shallowest
+/// first).
+#[derive(Debug, Clone)]
+pub struct EncodedFrames {
+    /// Input of the bottleneck.
+    pub bottom: Tensor<4>,
+    /// Skip tensors of the encoder stages before the last.
+    pub skips: Vec<Tensor<4>>,
+}
+
+impl EncodedFrames {
+    /// Frames `T`.
+    pub fn frames(&self) -> usize {
+        self.bottom.dims()[3]
+    }
+
+    /// Frames `start .. start + len`.
+    pub fn narrow_frames(self, start: usize, len: usize) -> Self {
+        Self {
+            bottom: self.bottom.narrow(3, start, len),
+            skips: self
+                .skips
+                .into_iter()
+                .map(|s| s.narrow(3, start, len))
+                .collect(),
+        }
+    }
+
+    /// These frames followed by `later`'s.
+    pub fn cat_frames(self, later: Self) -> Self {
+        Self {
+            bottom: Tensor::cat(vec![self.bottom, later.bottom], 3),
+            skips: self
+                .skips
+                .into_iter()
+                .zip(later.skips)
+                .map(|(a, b)| Tensor::cat(vec![a, b], 3))
+                .collect(),
+        }
     }
 }
 
@@ -722,6 +784,14 @@ impl NeuralRenderer {
         anthro: &Tensor<2>,
         clock: &mut StageClock<'_>,
     ) -> (Tensor<4>, Tensor<3>) {
+        let enc = self.encode_inner(planes, clock);
+        let (h, emb) = self.bottleneck.forward(enc.bottom, aux.clone());
+        clock.mark(|| "bottleneck (SH branch, GRU, fusion, attention)".into());
+        (self.decode_inner(h, enc.skips, anthro, clock), emb)
+    }
+
+    /// Encoder stages with CBAM and frequency pooling (`F` zero-padded to the pooling multiple).
+    fn encode_inner(&self, planes: &Tensor<4>, clock: &mut StageClock<'_>) -> EncodedFrames {
         let f = planes.dims()[2];
         let f_pad = f.div_ceil(self.freq_multiple) * self.freq_multiple;
         let mut h = if f_pad > f {
@@ -746,8 +816,17 @@ impl NeuralRenderer {
             }
             clock.mark(|| format!("encoder {}", i + 1));
         }
-        let (mut h, emb) = self.bottleneck.forward(h, aux.clone());
-        clock.mark(|| "bottleneck (SH branch, GRU, fusion, attention)".into());
+        EncodedFrames { bottom: h, skips }
+    }
+
+    /// Decoder stages (with the skips) and CIN.
+    fn decode_inner(
+        &self,
+        mut h: Tensor<4>,
+        mut skips: Vec<Tensor<4>>,
+        anthro: &Tensor<2>,
+        clock: &mut StageClock<'_>,
+    ) -> Tensor<4> {
         for (i, stage) in self.dec.iter().enumerate() {
             let s = skips.pop();
             h = stage.forward(h, if self.skip { s } else { None });
@@ -757,7 +836,116 @@ impl NeuralRenderer {
             h = cin.forward(h, anthro.clone());
             clock.mark(|| "CIN".into());
         }
-        (h, emb)
+        h
+    }
+
+    /// For a causal network: how many earlier frames an output frame of the encoder (with
+    /// CBAM) and of the decoder plus ear branches reads, `(encoder, decoder + ears)`. `None` when
+    /// some layer looks ahead in time (a Bi-GRU model). The bottleneck's recurrent and
+    /// attention layers read all earlier frames given to them; every other layer of a causal
+    /// network is per frame or a causal convolution, so the encoder's output for frame `t` is
+    /// exact from input frames `t − encoder ..= t`, and the ear branches' output for frame `t`
+    /// is exact from bottleneck frames `t − decoder ..= t`.
+    pub fn causal_lookback_frames(&self) -> Option<(usize, usize)> {
+        let mut enc = (0, 0);
+        for (i, b) in self.enc.iter().enumerate() {
+            enc = add_reach(enc, b.time_reach());
+            if i == self.cbam_stage
+                && let Some(cb) = &self.cbam
+            {
+                enc = add_reach(enc, cb.spatial.time_reach());
+            }
+        }
+        let mut dec = (0, 0);
+        for d in &self.dec {
+            dec = add_reach(dec, d.block.time_reach());
+        }
+        let ears = self
+            .ears
+            .iter()
+            .map(EarBranch::time_reach)
+            .fold((0, 0), |a, b| (a.0.max(b.0), a.1.max(b.1)));
+        dec = add_reach(dec, ears);
+        let (cbam_causal, cin_causal) = (
+            self.cbam.as_ref().is_none_or(|c| c.causal),
+            self.cin.as_ref().is_none_or(|c| c.causal),
+        );
+        (enc.1 == 0 && dec.1 == 0 && self.bottleneck.causal && cbam_causal && cin_causal)
+            .then_some((enc.0, dec.0))
+    }
+
+    /// The encoder alone (stages, CBAM, pooling) on `planes` `[B, P, F, T]`: the bottleneck
+    /// input and the skips, for the incremental streaming of a causal network
+    /// ([`NeuralRenderer::causal_lookback_frames`]).
+    ///
+    /// # Errors
+    /// Wrong plane count.
+    pub fn encode(
+        &self,
+        planes: &Tensor<4>,
+        times: Option<&mut StageTimes>,
+    ) -> Result<EncodedFrames> {
+        let p = planes.dims()[1];
+        if p != self.in_planes {
+            return Err(NeuralError::Shape {
+                expected: format!("{} planes", self.in_planes),
+                got: p.to_string(),
+            });
+        }
+        let mut clock = StageClock::new(times);
+        Ok(self.encode_inner(planes, &mut clock))
+    }
+
+    /// The rest of [`NeuralRenderer::forward_corrections`] after [`NeuralRenderer::encode`]:
+    /// bottleneck over all frames of `enc` (with `aux` `[B, A, T]` of the same frames), then
+    /// the decoder, CIN and ear branches only on frames `dec_from..T` — of which the first
+    /// [`NeuralRenderer::causal_lookback_frames`]`.1` are lookback for the later ones. Returns
+    /// each ear's raw correction `[B, 2C, f, T − dec_from]`.
+    ///
+    /// # Errors
+    /// A direct-output network, mismatched shapes, `dec_from ≥ T`.
+    pub fn decode_corrections(
+        &self,
+        enc: EncodedFrames,
+        aux: &Tensor<3>,
+        anthro: &Tensor<2>,
+        f: usize,
+        dec_from: usize,
+        times: Option<&mut StageTimes>,
+    ) -> Result<[Tensor<4>; 2]> {
+        if !self.residual {
+            return Err(NeuralError::Config(
+                "decode_corrections needs the residual head".into(),
+            ));
+        }
+        let [b, _, _, t] = enc.bottom.dims();
+        let [b_a, a, t_a] = aux.dims();
+        if b_a != b || a != self.aux_dim || t_a != t || dec_from >= t {
+            return Err(NeuralError::Shape {
+                expected: format!(
+                    "aux [{b}, {}, {t}] and a start frame below {t}",
+                    self.aux_dim
+                ),
+                got: format!("aux {:?}, start {dec_from}", aux.dims()),
+            });
+        }
+        let mut clock = StageClock::new(times);
+        let (h, _) = self.bottleneck.forward(enc.bottom, aux.clone());
+        clock.mark(|| "bottleneck (SH branch, GRU, fusion, attention)".into());
+        let n = t - dec_from;
+        let h = h.narrow(3, dec_from, n);
+        let skips = enc
+            .skips
+            .into_iter()
+            .map(|s| s.narrow(3, dec_from, n))
+            .collect();
+        let h = self.decode_inner(h, skips, anthro, &mut clock);
+        let out = [
+            self.ears[0].forward(h.clone()).narrow(2, 0, f),
+            self.ears[1].forward(h).narrow(2, 0, f),
+        ];
+        clock.mark(|| "ear branches".into());
+        Ok(out)
     }
 
     /// Relative correction scale of the residual head (`≤ 0`: absolute correction).

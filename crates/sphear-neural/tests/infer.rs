@@ -500,3 +500,181 @@ fn inference_beamformer_equals_the_tensor_form_of_the_residual_head() {
         );
     }
 }
+
+/// Adds `±amp` uniform noise times `(1 + |w|)` to every float tensor of the module (weights,
+/// biases, batch-norm statistics kept positive): a network whose residual correction is far
+/// from zero, so that streaming differences show.
+struct Perturb {
+    amp: f64,
+}
+
+impl burn::module::ModuleMapper for Perturb {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        let amp = self.amp;
+        param.map(|t| {
+            let u = Tensor::random(
+                t.dims(),
+                burn::tensor::Distribution::Uniform(-amp, amp),
+                &t.device(),
+            );
+            t.clone() + u * (t.abs() + 1.0)
+        })
+    }
+}
+
+fn perturbed_causal_tiny(fc: &FeatureConfig) -> LoadedModel {
+    let dev = Device::flex();
+    let mc = ModelConfig::tiny(fc.num_planes(32), fc.num_aux(32), 32)
+        .with_temporal(TemporalKind::CausalGru)
+        .with_head(sphear_neural::HeadKind::Residual);
+    let mut model = LoadedModel::initialised(mc, fc.clone(), &dev).expect("model");
+    model.renderer = model.renderer.map(&mut Perturb { amp: 0.3 });
+    model
+}
+
+#[test]
+fn causal_encoder_reads_exactly_its_stated_lookback() {
+    let fc = FeatureConfig::low_latency();
+    let model = perturbed_causal_tiny(&fc);
+    let (r_enc, r_dec) = model
+        .renderer
+        .causal_lookback_frames()
+        .expect("a causal model has a finite lookback");
+    // tiny: two blocks of two causal 3×3 convolutions (2 frames each) and a 3×3 CBAM spatial
+    // convolution.
+    assert_eq!((r_enc, r_dec), (2 * 4 + 2, 4 + 4), "lookback");
+    let dev = Device::flex();
+    let (p, f, t, tp) = (model.model_config.in_planes, 40, 30, 9);
+    let planes = common::randn([1, p, f, t], &dev);
+    // Change one input frame only.
+    let bump = Tensor::<4>::zeros([1, p, f, t], &dev).slice_assign(
+        [0..1, 0..p, 0..f, tp..tp + 1],
+        common::randn([1, p, f, 1], &dev),
+    );
+    let a = model.renderer.encode(&planes, None).expect("a");
+    let b = model.renderer.encode(&(planes + bump), None).expect("b");
+    let fb = a.bottom.dims()[2];
+    let per_frame = |x: Tensor<4>, y: Tensor<4>| -> Vec<f32> {
+        let d = common::values((x - y).abs().max_dim(1).max_dim(2));
+        assert_eq!(d.len(), t);
+        d
+    };
+    let d = per_frame(a.bottom.clone(), b.bottom.clone());
+    println!("bottleneck input: max |Δ| per frame {d:?} (F_b {fb})");
+    for (i, v) in d.iter().enumerate() {
+        if i < tp || i > tp + r_enc {
+            assert_eq!(*v, 0.0, "frame {i} must not see frame {tp}");
+        }
+    }
+    assert!(
+        d[tp + r_enc] > 0.0,
+        "the lookback is tight: frame {} sees frame {tp}",
+        tp + r_enc
+    );
+    // The skips are causal too, with at most the same reach.
+    for (s, (x, y)) in a.skips.into_iter().zip(b.skips).enumerate() {
+        let d = per_frame(x, y);
+        assert!(
+            d.iter()
+                .enumerate()
+                .all(|(i, v)| (i >= tp && i <= tp + r_enc) || *v == 0.0),
+            "skip {s}: {d:?}"
+        );
+    }
+    // A Bi-GRU model looks ahead: no finite lookback.
+    let bi = ModelConfig::tiny(fc.num_planes(32), fc.num_aux(32), 32)
+        .with_temporal(TemporalKind::BiGru)
+        .init(&dev)
+        .expect("bi");
+    assert!(bi.causal_lookback_frames().is_none());
+}
+
+#[test]
+fn incremental_stream_equals_the_one_pass_render_given_the_whole_history() {
+    // With a context longer than the signal, every chunk's bottleneck sees all earlier frames,
+    // so the chunked renders of a causal model must equal one pass over the whole signal; the
+    // incremental path only skips work (encoder frames computed before, decoder frames not
+    // kept). A wrong lookback or cache offset shows as a mismatch at chunk boundaries.
+    let fc = FeatureConfig::low_latency();
+    let model = perturbed_causal_tiny(&fc);
+    let net = binaural(&model);
+    let caps = capsules(9_000);
+    let one = StreamConfig {
+        chunk_frames: 200,
+        left_context_frames: 0,
+        right_context_frames: 0,
+    };
+    let whole = net.render(&caps, one).expect("one pass");
+    let untrained =
+        LoadedModel::initialised(model.model_config.clone(), fc.clone(), &Device::flex())
+            .expect("untrained");
+    let eml = binaural(&untrained)
+        .render(&caps, one)
+        .expect("untrained render");
+    let moved = max_rel(&whole, &eml);
+    println!("perturbed vs untrained (eMagLS) output: max rel. difference {moved:.2e}");
+    assert!(
+        moved > 1e-2,
+        "the perturbed correction must change the output: {moved:.2e}"
+    );
+    for chunk in [1, 3, 8, 25] {
+        let sc = StreamConfig {
+            chunk_frames: chunk,
+            left_context_frames: 1_000,
+            right_context_frames: 0,
+        };
+        let mut inc = net.stream(sc).expect("stream");
+        assert!(inc.is_incremental());
+        let a = sphear_core::stream::process_buffers(&mut inc, &caps).expect("incremental");
+        let mut win = net.stream(sc).expect("stream");
+        win.disable_incremental();
+        assert!(!win.is_incremental());
+        let b = sphear_core::stream::process_buffers(&mut win, &caps).expect("windowed");
+        let (ra, rb) = (max_rel(&a, &whole), max_rel(&b, &whole));
+        println!("chunk {chunk}: incremental {ra:.2e}, windowed {rb:.2e} (max rel. vs one pass)");
+        assert!(ra < 1e-4 && rb < 1e-4, "chunk {chunk}: {ra:.2e} / {rb:.2e}");
+    }
+}
+
+#[test]
+fn incremental_stream_with_short_context_is_nearer_the_one_pass_than_the_windowed_one() {
+    // With a short context the two paths differ only in the context frames' encoder
+    // activations (exact in the incremental path, zero-padded at the window start in the
+    // windowed one), which reach the kept frames through the recurrent and attention layers:
+    // the incremental render is the nearer to the unbounded-context render.
+    let fc = FeatureConfig::low_latency();
+    let model = perturbed_causal_tiny(&fc);
+    let net = binaural(&model);
+    let caps = capsules(9_000);
+    let sc = StreamConfig {
+        chunk_frames: 8,
+        left_context_frames: 12,
+        right_context_frames: 0,
+    };
+    let a = net.render(&caps, sc).expect("incremental");
+    let mut win = net.stream(sc).expect("stream");
+    win.disable_incremental();
+    let b = sphear_core::stream::process_buffers(&mut win, &caps).expect("windowed");
+    let whole = net
+        .render(
+            &caps,
+            StreamConfig {
+                chunk_frames: 200,
+                left_context_frames: 0,
+                right_context_frames: 0,
+            },
+        )
+        .expect("whole");
+    let (d_ab, d_aw, d_bw) = (max_rel(&a, &b), max_rel(&a, &whole), max_rel(&b, &whole));
+    println!(
+        "context 12: incremental vs windowed {d_ab:.2e}; vs one pass: incremental {d_aw:.2e}, windowed {d_bw:.2e}"
+    );
+    assert!(
+        d_ab > 0.0,
+        "the context frames' activations differ between the paths"
+    );
+    assert!(d_aw < d_bw, "{d_aw:.2e} / {d_bw:.2e}");
+}
