@@ -756,9 +756,10 @@ pub struct NeuralStream {
 /// lookback) and the decoder and ear branches only on its new frames (plus their lookback).
 #[derive(Debug)]
 struct CausalCache {
-    /// Earlier frames the encoder / the decoder and ears read ([`NeuralRenderer::causal_lookback_frames`]).
-    enc_lookback: usize,
+    /// Earlier frames the decoder and ears read ([`NeuralRenderer::causal_lookback_frames`]).
     dec_lookback: usize,
+    /// Each encoder stage's last input frames ([`NeuralRenderer::encode_incremental`]).
+    enc_history: crate::model::EncoderHistory,
     /// Frames kept for the bottleneck: `max(left_context_frames, dec_lookback)`.
     keep: usize,
     /// Encoder activations of frames `start .. next_frame`.
@@ -787,9 +788,9 @@ impl NeuralStream {
         let caps = net.n_caps;
         let first = -((n_fft - hop) as i64);
         let cache = match (&net.fused, net.model.causal_lookback_frames()) {
-            (Some(_), Some((enc_lookback, dec_lookback))) => Some(CausalCache {
-                enc_lookback,
+            (Some(_), Some((_, dec_lookback))) => Some(CausalCache {
                 dec_lookback,
+                enc_history: crate::model::EncoderHistory::default(),
                 keep: cfg.left_context_frames.max(dec_lookback),
                 enc: None,
                 aux: Vec::new(),
@@ -884,24 +885,19 @@ impl NeuralStream {
         t1: i64,
         t_start: std::time::Instant,
     ) -> Result<[Vec<Vec<Complex32>>; 2]> {
-        let (Some(cache), Some(fused)) = (self.cache.as_ref(), self.net.fused.clone()) else {
+        let (true, Some(fused)) = (self.cache.is_some(), self.net.fused.clone()) else {
             return Err(NeuralError::Config("no incremental state".into()));
         };
         let n = (t1 - t0) as usize;
-        let a = (t0 - cache.enc_lookback as i64).max(0);
-        let seg = self.segment(a, t1);
-        let n_seg = (t1 - a) as usize;
+        let seg = self.segment(t0, t1);
         let j0 = self.n_fft / self.hop - 1;
-        let sf = self.net.fx.extract_frames(&seg, j0, n_seg)?;
-        let off = (t0 - a) as usize;
-        let (c_n, k_n) = (sf.n_caps, sf.n_bins);
+        let sf = self.net.fx.extract_frames(&seg, j0, n)?;
+        let k_n = sf.n_bins;
         let dev = self.net.device.clone();
-        let planes = Tensor::<4>::from_data(
-            TensorData::new(sf.planes, [1, sf.n_planes, k_n, n_seg]),
-            &dev,
-        );
-        let new_aux: Vec<Vec<f32>> = (off..n_seg)
-            .map(|t| (0..sf.n_aux).map(|i| sf.aux[i * n_seg + t]).collect())
+        let planes =
+            Tensor::<4>::from_data(TensorData::new(sf.planes, [1, sf.n_planes, k_n, n]), &dev);
+        let new_aux: Vec<Vec<f32>> = (0..n)
+            .map(|t| (0..sf.n_aux).map(|i| sf.aux[i * n + t]).collect())
             .collect();
         if let Some(t) = self.stage_times.as_mut() {
             t.add(
@@ -909,13 +905,13 @@ impl NeuralStream {
                 t_start.elapsed().as_secs_f64(),
             );
         }
-        let enc_new = self
-            .net
-            .model
-            .encode(&planes, self.stage_times.as_mut())?
-            .narrow_frames(off, n);
-        let t_mid = std::time::Instant::now();
         let cache = self.cache.as_mut().expect("checked above");
+        let enc_new = self.net.model.encode_incremental(
+            &planes,
+            &mut cache.enc_history,
+            self.stage_times.as_mut(),
+        )?;
+        let t_mid = std::time::Instant::now();
         let enc = match cache.enc.take() {
             Some(e) => e.cat_frames(enc_new),
             None => {
@@ -957,14 +953,7 @@ impl NeuralStream {
         )?;
         let t_bf = std::time::Instant::now();
         let t_d = t_win - dec_from;
-        let out = fused.apply(
-            corr,
-            (t_d, t_d - n),
-            (&sf.stft_re, &sf.stft_im, n_seg, off),
-            n,
-        )?;
-        debug_assert_eq!(out[0].len(), n);
-        let _ = c_n;
+        let out = fused.apply(corr, (t_d, t_d - n), (&sf.stft_re, &sf.stft_im, n, 0), n)?;
         if let Some(t) = self.stage_times.as_mut() {
             t.add(
                 "beamformer (eMagLS + correction)",
@@ -1088,10 +1077,11 @@ impl BlockProcessor for NeuralStream {
             o.drain(..drop_ola.min(o.len()));
         }
         self.ola_start += drop_ola as i64;
-        let back = self
-            .cache
-            .as_ref()
-            .map_or(self.cfg.left_context_frames, |c| c.enc_lookback);
+        let back = if self.cache.is_some() {
+            0
+        } else {
+            self.cfg.left_context_frames
+        };
         let keep_from = self.frame_start((self.next_frame - back as i64).max(0));
         let drop_hist = (keep_from - self.hist_start).clamp(0, self.hist[0].len() as i64) as usize;
         for h in &mut self.hist {

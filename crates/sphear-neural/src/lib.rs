@@ -39,4 +39,6 @@ pub use features::{Anthropometry, FeatureConfig, FeatureExtractor, SceneFeatures
 pub use heads::{EmaglsDesign, EmaglsTensors, EmaglsWeights};
 pub use infer::{LoadedModel, NeuralBinaural, NeuralStream, StreamConfig};
 pub use loss::{LossTerms, LossWeights, Target, WeightedLoss};
-pub use model::{EncodedFrames, NeuralRenderer, RendererInput, RendererOutput, StageTimes};
+pub use model::{
+    EncodedFrames, EncoderHistory, NeuralRenderer, RendererInput, RendererOutput, StageTimes,
+};

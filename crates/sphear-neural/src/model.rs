@@ -631,6 +631,14 @@ impl EncodedFrames {
     }
 }
 
+/// The last input frames of each encoder stage (and of CBAM) that a causal network's next
+/// frames read ([`NeuralRenderer::encode_incremental`]); empty at the start of a stream.
+#[derive(Debug, Clone, Default)]
+pub struct EncoderHistory {
+    stages: Vec<Option<Tensor<4>>>,
+    cbam: Option<Tensor<4>>,
+}
+
 /// Network output.
 #[derive(Debug, Clone)]
 pub struct RendererOutput {
@@ -894,6 +902,78 @@ impl NeuralRenderer {
         }
         let mut clock = StageClock::new(times);
         Ok(self.encode_inner(planes, &mut clock))
+    }
+
+    /// The encoder on the next frames `planes_new` `[B, P, F, n]` of a stream (causal networks):
+    /// each encoder stage (and CBAM) runs on the last frames of its own input that its causal
+    /// convolutions read, kept in `history`, followed by the new frames, so the output for the
+    /// new frames equals [`NeuralRenderer::encode`] over the whole stream so far (test
+    /// `incremental_encoder_equals_the_encoder_over_the_whole_stream`). Start a stream with
+    /// `EncoderHistory::default()`.
+    ///
+    /// # Errors
+    /// Wrong plane count, or a network that looks ahead in time.
+    pub fn encode_incremental(
+        &self,
+        planes_new: &Tensor<4>,
+        history: &mut EncoderHistory,
+        times: Option<&mut StageTimes>,
+    ) -> Result<EncodedFrames> {
+        let p = planes_new.dims()[1];
+        if p != self.in_planes {
+            return Err(NeuralError::Shape {
+                expected: format!("{} planes", self.in_planes),
+                got: p.to_string(),
+            });
+        }
+        if self.causal_lookback_frames().is_none() {
+            return Err(NeuralError::Config(
+                "incremental encoding needs a causal network".into(),
+            ));
+        }
+        let mut clock = StageClock::new(times);
+        let n = planes_new.dims()[3];
+        let f = planes_new.dims()[2];
+        let f_pad = f.div_ceil(self.freq_multiple) * self.freq_multiple;
+        let mut h = if f_pad > f {
+            planes_new
+                .clone()
+                .pad([(0, f_pad - f), (0, 0)], PadMode::Constant(0.0))
+        } else {
+            planes_new.clone()
+        };
+        history.stages.resize(self.enc.len(), None);
+        // Prepend the kept frames of `slot`, keep the last `reach` frames of the result in it.
+        let extend = |slot: &mut Option<Tensor<4>>, x: Tensor<4>, reach: usize| -> Tensor<4> {
+            let x = match slot.take() {
+                Some(prev) => Tensor::cat(vec![prev, x], 3),
+                None => x,
+            };
+            let t = x.dims()[3];
+            let k = reach.min(t);
+            *slot = (k > 0).then(|| x.clone().narrow(3, t - k, k));
+            x
+        };
+        let last = self.enc.len() - 1;
+        let mut skips = Vec::with_capacity(last);
+        for (i, block) in self.enc.iter().enumerate() {
+            let x = extend(&mut history.stages[i], h, block.time_reach().0);
+            let lead = x.dims()[3] - n;
+            h = block.forward(x).narrow(3, lead, n);
+            if i == self.cbam_stage
+                && let Some(cb) = &self.cbam
+            {
+                let x = extend(&mut history.cbam, h, cb.spatial.time_reach().0);
+                let lead = x.dims()[3] - n;
+                h = cb.forward(x).narrow(3, lead, n);
+            }
+            if i < last {
+                skips.push(h.clone());
+                h = self.pool.forward(h);
+            }
+            clock.mark(|| format!("encoder {}", i + 1));
+        }
+        Ok(EncodedFrames { bottom: h, skips })
     }
 
     /// The rest of [`NeuralRenderer::forward_corrections`] after [`NeuralRenderer::encode`]:
