@@ -591,9 +591,7 @@ impl FusedHead {
             gain,
         }
     }
-}
 
-impl FusedHead {
     /// `Y_e(k, t) = Σ_c W_e(c, k, t)·X_c(k, t)` for `n` frames: the corrections `corr[e]`
     /// (`[1, 2C, K, T_d]`) from their frame `d_off`, the capsule STFT (`[C][K][T_x]`) from its
     /// frame `x_off`. Returns `[ear][frame][bin]`.
@@ -750,23 +748,18 @@ pub struct NeuralStream {
     cache: Option<CausalCache>,
 }
 
-/// What the incremental stream of a causal model keeps between chunks: the encoder
-/// activations and SH descriptors of the last frames (each computed once, with its full causal
-/// history), so that a chunk runs the encoder only on its new frames (plus the encoder's
-/// lookback) and the decoder and ear branches only on its new frames (plus their lookback).
+/// What the incremental stream of a causal model keeps between chunks: each encoder stage's
+/// last input frames, and the encoder activations and SH descriptors of the last
+/// `max(left_context_frames, dec_lookback)` frames (each computed once, with its full causal
+/// history) as the next chunk's bottleneck context.
 #[derive(Debug)]
 struct CausalCache {
     /// Earlier frames the decoder and ears read ([`NeuralRenderer::causal_lookback_frames`]).
     dec_lookback: usize,
     /// Each encoder stage's last input frames ([`NeuralRenderer::encode_incremental`]).
     enc_history: crate::model::EncoderHistory,
-    /// Frames kept for the bottleneck: `max(left_context_frames, dec_lookback)`.
-    keep: usize,
-    /// Encoder activations of frames `start .. next_frame`.
-    enc: Option<crate::model::EncodedFrames>,
-    /// SH descriptors `[frame][A]` of the same frames.
-    aux: Vec<Vec<f32>>,
-    start: i64,
+    /// Encoder activations and SH descriptors `[1, A, T]` of the frames before the next chunk.
+    context: Option<(crate::model::EncodedFrames, Tensor<3>)>,
 }
 
 impl NeuralStream {
@@ -791,10 +784,7 @@ impl NeuralStream {
             (Some(_), Some((_, dec_lookback))) => Some(CausalCache {
                 dec_lookback,
                 enc_history: crate::model::EncoderHistory::default(),
-                keep: cfg.left_context_frames.max(dec_lookback),
-                enc: None,
-                aux: Vec::new(),
-                start: 0,
+                context: None,
             }),
             _ => None,
         };
@@ -885,9 +875,9 @@ impl NeuralStream {
         t1: i64,
         t_start: std::time::Instant,
     ) -> Result<[Vec<Vec<Complex32>>; 2]> {
-        let (true, Some(fused)) = (self.cache.is_some(), self.net.fused.clone()) else {
-            return Err(NeuralError::Config("no incremental state".into()));
-        };
+        let fused = self.net.fused.clone().ok_or_else(|| {
+            NeuralError::Config("incremental streaming needs the residual head".into())
+        })?;
         let n = (t1 - t0) as usize;
         let seg = self.segment(t0, t1);
         let j0 = self.n_fft / self.hop - 1;
@@ -896,50 +886,39 @@ impl NeuralStream {
         let dev = self.net.device.clone();
         let planes =
             Tensor::<4>::from_data(TensorData::new(sf.planes, [1, sf.n_planes, k_n, n]), &dev);
-        let new_aux: Vec<Vec<f32>> = (0..n)
-            .map(|t| (0..sf.n_aux).map(|i| sf.aux[i * n + t]).collect())
-            .collect();
+        let aux_new = Tensor::<3>::from_data(TensorData::new(sf.aux, [1, sf.n_aux, n]), &dev);
+        let anthro = Tensor::<2>::from_data(
+            TensorData::new(self.net.anthro.0.to_vec(), [1, ANTHRO_DIM]),
+            &dev,
+        );
         if let Some(t) = self.stage_times.as_mut() {
             t.add(
                 "features (STFT, planes, SH, tensors)",
                 t_start.elapsed().as_secs_f64(),
             );
         }
-        let cache = self.cache.as_mut().expect("checked above");
+        let Some(cache) = self.cache.as_mut() else {
+            return Err(NeuralError::Config("no incremental state".into()));
+        };
         let enc_new = self.net.model.encode_incremental(
             &planes,
             &mut cache.enc_history,
             self.stage_times.as_mut(),
         )?;
         let t_mid = std::time::Instant::now();
-        let enc = match cache.enc.take() {
-            Some(e) => e.cat_frames(enc_new),
-            None => {
-                cache.start = t0;
-                enc_new
-            }
+        let (enc, aux) = match cache.context.take() {
+            Some((e, a)) => (e.cat_frames(enc_new), Tensor::cat(vec![a, aux_new], 2)),
+            None => (enc_new, aux_new),
         };
-        cache.aux.extend(new_aux);
+        // The window is the kept context followed by the new frames; the decoder reads the
+        // last `n + dec_lookback` of them.
         let t_win = enc.frames();
-        let n_aux = sf.n_aux;
-        let mut aux = vec![0.0f32; n_aux * t_win];
-        for (t, v) in cache.aux.iter().enumerate() {
-            for (i, x) in v.iter().enumerate() {
-                aux[i * t_win + t] = *x;
-            }
-        }
-        let aux = Tensor::<3>::from_data(TensorData::new(aux, [1, n_aux, t_win]), &dev);
-        let anthro = Tensor::<2>::from_data(
-            TensorData::new(self.net.anthro.0.to_vec(), [1, ANTHRO_DIM]),
-            &dev,
-        );
-        let d0 = (t0 - cache.dec_lookback as i64).max(cache.start);
-        let dec_from = (d0 - cache.start) as usize;
-        // Keep the last `keep` frames for the next chunk.
-        let drop = t_win.saturating_sub(cache.keep);
-        cache.enc = Some(enc.clone().narrow_frames(drop, t_win - drop));
-        cache.aux.drain(..drop);
-        cache.start += drop as i64;
+        let dec_from = (t_win - n).saturating_sub(cache.dec_lookback);
+        let keep = t_win.min(self.cfg.left_context_frames.max(cache.dec_lookback));
+        cache.context = Some((
+            enc.clone().narrow_frames(t_win - keep, keep),
+            aux.clone().narrow(2, t_win - keep, keep),
+        ));
         if let Some(t) = self.stage_times.as_mut() {
             t.add("context cache", t_mid.elapsed().as_secs_f64());
         }

@@ -127,6 +127,30 @@ fn add_reach(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
     (a.0 + b.0, a.1 + b.1)
 }
 
+/// `layer` on `x` `[B, C, F, n]`. With a `history` slot (incremental streaming of a causal
+/// layer that reads `lookback` earlier frames): on the kept earlier input frames followed by
+/// `x`, keeping the last `lookback` input frames for the next call and returning the output of
+/// the `n` new frames only.
+fn run_causal(
+    history: Option<&mut Option<Tensor<4>>>,
+    x: Tensor<4>,
+    lookback: usize,
+    layer: impl FnOnce(Tensor<4>) -> Tensor<4>,
+) -> Tensor<4> {
+    let Some(slot) = history else {
+        return layer(x);
+    };
+    let n = x.dims()[3];
+    let x = match slot.take() {
+        Some(prev) => Tensor::cat(vec![prev, x], 3),
+        None => x,
+    };
+    let t = x.dims()[3];
+    let k = lookback.min(t);
+    *slot = (k > 0).then(|| x.clone().narrow(3, t - k, k));
+    layer(x).narrow(3, t - n, n)
+}
+
 /// Residual block: `y = LReLU(BN(conv₂(Drop(LReLU(BN(conv₁ x))))) + S x)`, `S` = 1×1 conv when
 /// the width changes, identity otherwise (He et al., CVPR 2016).
 #[derive(Module, Debug)]
@@ -792,14 +816,21 @@ impl NeuralRenderer {
         anthro: &Tensor<2>,
         clock: &mut StageClock<'_>,
     ) -> (Tensor<4>, Tensor<3>) {
-        let enc = self.encode_inner(planes, clock);
+        let enc = self.encode_stages(planes, None, clock);
         let (h, emb) = self.bottleneck.forward(enc.bottom, aux.clone());
         clock.mark(|| "bottleneck (SH branch, GRU, fusion, attention)".into());
         (self.decode_inner(h, enc.skips, anthro, clock), emb)
     }
 
     /// Encoder stages with CBAM and frequency pooling (`F` zero-padded to the pooling multiple).
-    fn encode_inner(&self, planes: &Tensor<4>, clock: &mut StageClock<'_>) -> EncodedFrames {
+    /// With a `history` (causal networks, [`NeuralRenderer::encode_incremental`]) each stage and
+    /// CBAM also read their kept earlier input frames ([`run_causal`]).
+    fn encode_stages(
+        &self,
+        planes: &Tensor<4>,
+        mut history: Option<&mut EncoderHistory>,
+        clock: &mut StageClock<'_>,
+    ) -> EncodedFrames {
         let f = planes.dims()[2];
         let f_pad = f.div_ceil(self.freq_multiple) * self.freq_multiple;
         let mut h = if f_pad > f {
@@ -809,14 +840,19 @@ impl NeuralRenderer {
         } else {
             planes.clone()
         };
+        if let Some(hist) = history.as_deref_mut() {
+            hist.stages.resize(self.enc.len(), None);
+        }
         let last = self.enc.len() - 1;
         let mut skips = Vec::with_capacity(last);
         for (i, block) in self.enc.iter().enumerate() {
-            h = block.forward(h);
+            let slot = history.as_deref_mut().map(|hist| &mut hist.stages[i]);
+            h = run_causal(slot, h, block.time_reach().0, |x| block.forward(x));
             if i == self.cbam_stage
                 && let Some(cb) = &self.cbam
             {
-                h = cb.forward(h);
+                let slot = history.as_deref_mut().map(|hist| &mut hist.cbam);
+                h = run_causal(slot, h, cb.spatial.time_reach().0, |x| cb.forward(x));
             }
             if i < last {
                 skips.push(h.clone());
@@ -883,8 +919,7 @@ impl NeuralRenderer {
     }
 
     /// The encoder alone (stages, CBAM, pooling) on `planes` `[B, P, F, T]`: the bottleneck
-    /// input and the skips, for the incremental streaming of a causal network
-    /// ([`NeuralRenderer::causal_lookback_frames`]).
+    /// input and the skips (the one-pass counterpart of [`NeuralRenderer::encode_incremental`]).
     ///
     /// # Errors
     /// Wrong plane count.
@@ -893,15 +928,8 @@ impl NeuralRenderer {
         planes: &Tensor<4>,
         times: Option<&mut StageTimes>,
     ) -> Result<EncodedFrames> {
-        let p = planes.dims()[1];
-        if p != self.in_planes {
-            return Err(NeuralError::Shape {
-                expected: format!("{} planes", self.in_planes),
-                got: p.to_string(),
-            });
-        }
-        let mut clock = StageClock::new(times);
-        Ok(self.encode_inner(planes, &mut clock))
+        self.check_planes(planes)?;
+        Ok(self.encode_stages(planes, None, &mut StageClock::new(times)))
     }
 
     /// The encoder on the next frames `planes_new` `[B, P, F, n]` of a stream (causal networks):
@@ -919,61 +947,34 @@ impl NeuralRenderer {
         history: &mut EncoderHistory,
         times: Option<&mut StageTimes>,
     ) -> Result<EncodedFrames> {
-        let p = planes_new.dims()[1];
+        self.check_planes(planes_new)?;
+        if self.causal_lookback_frames().is_none() {
+            return Err(NeuralError::Config(
+                "incremental encoding needs a causal network".into(),
+            ));
+        }
+        Ok(self.encode_stages(planes_new, Some(history), &mut StageClock::new(times)))
+    }
+
+    fn check_planes(&self, planes: &Tensor<4>) -> Result<()> {
+        let p = planes.dims()[1];
         if p != self.in_planes {
             return Err(NeuralError::Shape {
                 expected: format!("{} planes", self.in_planes),
                 got: p.to_string(),
             });
         }
-        if self.causal_lookback_frames().is_none() {
-            return Err(NeuralError::Config(
-                "incremental encoding needs a causal network".into(),
-            ));
-        }
-        let mut clock = StageClock::new(times);
-        let n = planes_new.dims()[3];
-        let f = planes_new.dims()[2];
-        let f_pad = f.div_ceil(self.freq_multiple) * self.freq_multiple;
-        let mut h = if f_pad > f {
-            planes_new
-                .clone()
-                .pad([(0, f_pad - f), (0, 0)], PadMode::Constant(0.0))
-        } else {
-            planes_new.clone()
-        };
-        history.stages.resize(self.enc.len(), None);
-        // Prepend the kept frames of `slot`, keep the last `reach` frames of the result in it.
-        let extend = |slot: &mut Option<Tensor<4>>, x: Tensor<4>, reach: usize| -> Tensor<4> {
-            let x = match slot.take() {
-                Some(prev) => Tensor::cat(vec![prev, x], 3),
-                None => x,
-            };
-            let t = x.dims()[3];
-            let k = reach.min(t);
-            *slot = (k > 0).then(|| x.clone().narrow(3, t - k, k));
-            x
-        };
-        let last = self.enc.len() - 1;
-        let mut skips = Vec::with_capacity(last);
-        for (i, block) in self.enc.iter().enumerate() {
-            let x = extend(&mut history.stages[i], h, block.time_reach().0);
-            let lead = x.dims()[3] - n;
-            h = block.forward(x).narrow(3, lead, n);
-            if i == self.cbam_stage
-                && let Some(cb) = &self.cbam
-            {
-                let x = extend(&mut history.cbam, h, cb.spatial.time_reach().0);
-                let lead = x.dims()[3] - n;
-                h = cb.forward(x).narrow(3, lead, n);
-            }
-            if i < last {
-                skips.push(h.clone());
-                h = self.pool.forward(h);
-            }
-            clock.mark(|| format!("encoder {}", i + 1));
-        }
-        Ok(EncodedFrames { bottom: h, skips })
+        Ok(())
+    }
+
+    /// Each ear branch's output on the decoder output `h`, cropped to `f` bins.
+    fn ear_outputs(&self, h: Tensor<4>, f: usize, clock: &mut StageClock<'_>) -> [Tensor<4>; 2] {
+        let out = [
+            self.ears[0].forward(h.clone()).narrow(2, 0, f),
+            self.ears[1].forward(h).narrow(2, 0, f),
+        ];
+        clock.mark(|| "ear branches".into());
+        out
     }
 
     /// The rest of [`NeuralRenderer::forward_corrections`] after [`NeuralRenderer::encode`]:
@@ -1020,12 +1021,7 @@ impl NeuralRenderer {
             .map(|s| s.narrow(3, dec_from, n))
             .collect();
         let h = self.decode_inner(h, skips, anthro, &mut clock);
-        let out = [
-            self.ears[0].forward(h.clone()).narrow(2, 0, f),
-            self.ears[1].forward(h).narrow(2, 0, f),
-        ];
-        clock.mark(|| "ear branches".into());
-        Ok(out)
+        Ok(self.ear_outputs(h, f, &mut clock))
     }
 
     /// Relative correction scale of the residual head (`≤ 0`: absolute correction).
@@ -1057,12 +1053,7 @@ impl NeuralRenderer {
         let mut clock = StageClock::new(times);
         let f = planes.dims()[2];
         let (h, _) = self.trunk(planes, aux, anthro, &mut clock);
-        let out = [
-            self.ears[0].forward(h.clone()).narrow(2, 0, f),
-            self.ears[1].forward(h).narrow(2, 0, f),
-        ];
-        clock.mark(|| "ear branches".into());
-        Ok(out)
+        Ok(self.ear_outputs(h, f, &mut clock))
     }
 
     /// Forward pass.

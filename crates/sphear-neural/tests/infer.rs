@@ -525,6 +525,14 @@ impl burn::module::ModuleMapper for Perturb {
     }
 }
 
+/// One chunk longer than the test signals (9 000 samples, ~72 frames at hop 128): the
+/// recurrent and attention layers see the whole past.
+const ONE_PASS: StreamConfig = StreamConfig {
+    chunk_frames: 200,
+    left_context_frames: 0,
+    right_context_frames: 0,
+};
+
 fn perturbed_causal_tiny(fc: &FeatureConfig) -> LoadedModel {
     let dev = Device::flex();
     dev.seed(20_261_205);
@@ -609,11 +617,7 @@ fn incremental_stream_equals_the_one_pass_render_given_the_whole_history() {
     let model = perturbed_causal_tiny(&fc);
     let net = binaural(&model);
     let caps = capsules(9_000);
-    let one = StreamConfig {
-        chunk_frames: 200,
-        left_context_frames: 0,
-        right_context_frames: 0,
-    };
+    let one = ONE_PASS;
     let whole = net.render(&caps, one).expect("one pass");
     let untrained =
         LoadedModel::initialised(model.model_config.clone(), fc.clone(), &Device::flex())
@@ -665,16 +669,7 @@ fn incremental_stream_with_short_context_is_nearer_the_one_pass_than_the_windowe
     let mut win = net.stream(sc).expect("stream");
     win.disable_incremental();
     let b = sphear_core::stream::process_buffers(&mut win, &caps).expect("windowed");
-    let whole = net
-        .render(
-            &caps,
-            StreamConfig {
-                chunk_frames: 200,
-                left_context_frames: 0,
-                right_context_frames: 0,
-            },
-        )
-        .expect("whole");
+    let whole = net.render(&caps, ONE_PASS).expect("whole");
     let (d_ab, d_aw, d_bw) = (max_rel(&a, &b), max_rel(&a, &whole), max_rel(&b, &whole));
     println!(
         "context 12: incremental vs windowed {d_ab:.2e}; vs one pass: incremental {d_aw:.2e}, windowed {d_bw:.2e}"
